@@ -175,8 +175,14 @@ Status ParsePort(const Json& obj, std::string* out) {
 // it and keep it printable ASCII so the message is safe in any log.
 std::string ParseErrorDetail(const char* what) {
   std::string w = what;
-  size_t p = w.find(": ");
-  if (p != std::string::npos) w.erase(0, p + 2);
+  if (w.rfind("[json.exception.", 0) == 0) {
+    size_t p = w.find("] ");
+    if (p != std::string::npos) w.erase(0, p + 2);
+  }
+  if (w.rfind("parse error at ", 0) == 0) {
+    size_t p = w.find(": ");
+    if (p != std::string::npos) w.erase(0, p + 2);
+  }
   constexpr size_t kMax = 200;
   if (w.size() > kMax) w = w.substr(0, kMax) + "...";
   for (char& ch : w) {
@@ -203,6 +209,9 @@ Result<FunctionContext> FunctionContext::Parse(std::string_view json) {
     root = Json::parse(json.begin(), json.end());
   } catch (const Json::parse_error& e) {
     return Error("", "not valid JSON at byte " + std::to_string(e.byte) + ": " + ParseErrorDetail(e.what()));
+  } catch (const Json::exception& e) {
+    // out_of_range 406: a number too large for a double, which Go's decoder rejects too.
+    return Error("", "not valid JSON: " + ParseErrorDetail(e.what()));
   }
   if (!root.is_object()) return Error("", "expected a JSON object, got " + std::string(root.type_name()));
 

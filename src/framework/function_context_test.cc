@@ -183,6 +183,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "FUNC_CONTEXT: not valid JSON at byte 13: syntax error while parsing object key"},
         BadCase{R"({"name":"x"} x)", "FUNC_CONTEXT: not valid JSON at byte 14"},
         BadCase{"{\"name\":\"\xff\"}", "FUNC_CONTEXT: not valid JSON at byte 10"},
+        BadCase{R"({"x":1e999})", "FUNC_CONTEXT: not valid JSON: number overflow parsing '1e999'"},
         BadCase{R"([1,2])", "FUNC_CONTEXT: expected a JSON object, got array"},
         BadCase{R"("text")", "FUNC_CONTEXT: expected a JSON object, got string"},
         BadCase{R"({"name":1})", "FUNC_CONTEXT: name: expected a string"},

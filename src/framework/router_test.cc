@@ -55,7 +55,9 @@ TEST(PathPattern, RejectsBadPatterns) {
   for (const char* bad : {"nope", "/a//b", "/{x", "/{}", "/a{b}", "/{rest...}/tail", "/{bad name}"}) {
     auto p = PathPattern::Compile(bad);
     EXPECT_FALSE(p.ok()) << bad;
-    if (!p.ok()) EXPECT_NE(p.status().message().find(bad), std::string::npos) << p.status().message();
+    if (!p.ok()) {
+      EXPECT_NE(p.status().message().find(bad), std::string::npos) << p.status().message();
+    }
   }
 }
 

@@ -589,6 +589,11 @@ void HttpServer::Impl::Sweep(Loop* L, int64_t now) {
       continue;
     }
     bool idle = !c->parser.started() && c->pending() == 0;
+    if (stopping && idle) {
+      // A request that already arrived (not yet read) is still served.
+      char byte;
+      idle = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
+    }
     if (force || (stopping && idle)) {
       Close(L, c);
     } else if (c->write_stalled_since && now - c->write_stalled_since > opts_.write_timeout.count()) {

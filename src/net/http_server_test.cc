@@ -59,9 +59,13 @@ TEST(HttpServer, PipelinedRequestsAreAnsweredInOrder) {
 TEST(HttpServer, BlockingHandlersOverlapAndDoNotDelayOthers) {
   HttpServerOptions o;
   o.loops = 1;  // one loop: only the watchdog's hand-off lets calls overlap
+  std::atomic<int> sleeping{0};
   auto server = StartServer(
-      [](HttpRequest& req, HttpResponse& resp) {
-        if (req.path() == "/slow") std::this_thread::sleep_for(400ms);
+      [&](HttpRequest& req, HttpResponse& resp) {
+        if (req.path() == "/slow") {
+          ++sleeping;
+          std::this_thread::sleep_for(400ms);
+        }
         resp = HttpResponse(200, std::string(req.path()));
       },
       o);
@@ -73,8 +77,10 @@ TEST(HttpServer, BlockingHandlersOverlapAndDoNotDelayOthers) {
       return r.ok() ? r->status : -1;
     }));
   }
-  // While six calls sleep, a fast request still gets through promptly.
-  std::this_thread::sleep_for(50ms);
+  // All six calls are inside the handler at once...
+  for (auto d = After(5s); sleeping < 6 && std::chrono::steady_clock::now() < d;) std::this_thread::yield();
+  EXPECT_EQ(sleeping, 6);
+  // ...and a fast request still gets through promptly.
   auto fast_start = std::chrono::steady_clock::now();
   auto fast = testing::RoundTrip(server->port(), testing::Get("/fast"), After(5s));
   ASSERT_TRUE(fast.ok());
