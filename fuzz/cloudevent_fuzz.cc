@@ -28,9 +28,8 @@ void Require(bool ok) {
 }
 
 bool SameAttributes(const CloudEvent& a, const CloudEvent& b) {
-  return a.spec_version() == b.spec_version() && a.id() == b.id() && a.source() == b.source() &&
-         a.type() == b.type() && a.subject() == b.subject() && a.time() == b.time() &&
-         a.data_schema() == b.data_schema();
+  return a.spec_version() == b.spec_version() && a.id() == b.id() && a.source() == b.source() && a.type() == b.type() &&
+         a.subject() == b.subject() && a.time() == b.time() && a.data_schema() == b.data_schema();
 }
 
 // The JSON form with a null data member dropped: null counts as absent.

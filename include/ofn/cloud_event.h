@@ -56,7 +56,7 @@ class CloudEvent {
   CloudEvent& set_data_content_type(std::optional<std::string> v) { data_content_type_ = std::move(v); return *this; }
   CloudEvent& set_data_schema(std::optional<std::string> v) { data_schema_ = std::move(v); return *this; }
   CloudEvent& set_subject(std::optional<std::string> v) { subject_ = std::move(v); return *this; }
-  // Must be RFC 3339; checked when the event is encoded or validated.
+  // Must be RFC 3339; checked by Validate() (the framework validates reply events).
   CloudEvent& set_time(std::optional<std::string> v) { time_ = std::move(v); return *this; }
   CloudEvent& set_extension(std::string name, ExtensionValue v) { extensions_[std::move(name)] = std::move(v); return *this; }
   CloudEvent& set_data(std::optional<std::string> bytes) { data_ = std::move(bytes); json_hint_ = false; return *this; }

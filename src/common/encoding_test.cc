@@ -53,18 +53,18 @@ TEST(EncodingTest, Utf8AcceptsValidText) {
   EXPECT_TRUE(IsValidUtf8(""));
   EXPECT_TRUE(IsValidUtf8("plain ascii"));
   EXPECT_TRUE(IsValidUtf8(std::string("\0", 1)));
-  EXPECT_TRUE(IsValidUtf8("\xC2\x80"));          // U+0080, smallest 2-byte
-  EXPECT_TRUE(IsValidUtf8("\xDF\xBF"));          // U+07FF
-  EXPECT_TRUE(IsValidUtf8("\xE0\xA0\x80"));      // U+0800, smallest 3-byte
+  EXPECT_TRUE(IsValidUtf8("\xC2\x80"));           // U+0080, smallest 2-byte
+  EXPECT_TRUE(IsValidUtf8("\xDF\xBF"));           // U+07FF
+  EXPECT_TRUE(IsValidUtf8("\xE0\xA0\x80"));       // U+0800, smallest 3-byte
   EXPECT_TRUE(IsValidUtf8("Euro \xE2\x82\xAC"));  // U+20AC
-  EXPECT_TRUE(IsValidUtf8("\xED\x9F\xBF"));      // U+D7FF, just below surrogates
-  EXPECT_TRUE(IsValidUtf8("\xEE\x80\x80"));      // U+E000, just above
-  EXPECT_TRUE(IsValidUtf8("\xF0\x9F\x98\x80"));  // U+1F600
-  EXPECT_TRUE(IsValidUtf8("\xF4\x8F\xBF\xBF"));  // U+10FFFF
+  EXPECT_TRUE(IsValidUtf8("\xED\x9F\xBF"));       // U+D7FF, just below surrogates
+  EXPECT_TRUE(IsValidUtf8("\xEE\x80\x80"));       // U+E000, just above
+  EXPECT_TRUE(IsValidUtf8("\xF0\x9F\x98\x80"));   // U+1F600
+  EXPECT_TRUE(IsValidUtf8("\xF4\x8F\xBF\xBF"));   // U+10FFFF
 }
 
 TEST(EncodingTest, Utf8RejectsOverlongForms) {
-  EXPECT_FALSE(IsValidUtf8("\xC0\xA0"));          // U+0020 in two bytes (binding spec example)
+  EXPECT_FALSE(IsValidUtf8("\xC0\xA0"));  // U+0020 in two bytes (binding spec example)
   EXPECT_FALSE(IsValidUtf8("\xC1\xBF"));
   EXPECT_FALSE(IsValidUtf8("\xE0\x80\xA0"));      // U+0020 in three bytes
   EXPECT_FALSE(IsValidUtf8("\xE0\x9F\xBF"));      // U+07FF in three bytes
@@ -82,11 +82,11 @@ TEST(EncodingTest, Utf8RejectsSurrogatesAndOutOfRange) {
 }
 
 TEST(EncodingTest, Utf8RejectsBrokenSequences) {
-  EXPECT_FALSE(IsValidUtf8("\x80"));              // lone continuation
-  EXPECT_FALSE(IsValidUtf8("a\xC3"));             // truncated 2-byte
-  EXPECT_FALSE(IsValidUtf8("\xE2\x82"));          // truncated 3-byte
-  EXPECT_FALSE(IsValidUtf8("\xF0\x9F\x98"));      // truncated 4-byte
-  EXPECT_FALSE(IsValidUtf8("\xC3\x28"));          // bad continuation
+  EXPECT_FALSE(IsValidUtf8("\x80"));          // lone continuation
+  EXPECT_FALSE(IsValidUtf8("a\xC3"));         // truncated 2-byte
+  EXPECT_FALSE(IsValidUtf8("\xE2\x82"));      // truncated 3-byte
+  EXPECT_FALSE(IsValidUtf8("\xF0\x9F\x98"));  // truncated 4-byte
+  EXPECT_FALSE(IsValidUtf8("\xC3\x28"));      // bad continuation
   EXPECT_FALSE(IsValidUtf8("\xE2\x28\xA1"));
   EXPECT_FALSE(IsValidUtf8("\xF0\x9F\x28\x80"));
 }
@@ -119,15 +119,15 @@ TEST(EncodingTest, Base64RoundTripsBinary) {
 }
 
 TEST(EncodingTest, Base64RejectsInvalidText) {
-  EXPECT_EQ(Base64Decode("Zg"), std::nullopt);       // no padding
-  EXPECT_EQ(Base64Decode("Zg="), std::nullopt);      // short
-  EXPECT_EQ(Base64Decode("Z==="), std::nullopt);     // padding too early
+  EXPECT_EQ(Base64Decode("Zg"), std::nullopt);    // no padding
+  EXPECT_EQ(Base64Decode("Zg="), std::nullopt);   // short
+  EXPECT_EQ(Base64Decode("Z==="), std::nullopt);  // padding too early
   EXPECT_EQ(Base64Decode("===="), std::nullopt);
   EXPECT_EQ(Base64Decode("Zg==Zm9v"), std::nullopt);  // padding mid-text
   EXPECT_EQ(Base64Decode("Zm=v"), std::nullopt);
   EXPECT_EQ(Base64Decode("Zm9v\n"), std::nullopt);
   EXPECT_EQ(Base64Decode("Zm 9v"), std::nullopt);
-  EXPECT_EQ(Base64Decode("Zm9-"), std::nullopt);     // URL alphabet
+  EXPECT_EQ(Base64Decode("Zm9-"), std::nullopt);  // URL alphabet
   EXPECT_EQ(Base64Decode("Zm9_"), std::nullopt);
   EXPECT_EQ(Base64Decode("!!!!"), std::nullopt);
 }

@@ -73,8 +73,8 @@ bool HasControlChar(std::string_view s) {
 
 // Core attributes whose JSON value must be a string (JSON format §2.2).
 bool IsCoreStringAttribute(std::string_view name) {
-  return name == "specversion" || name == "id" || name == "source" || name == "type" ||
-         name == "datacontenttype" || name == "dataschema" || name == "subject" || name == "time";
+  return name == "specversion" || name == "id" || name == "source" || name == "type" || name == "datacontenttype" ||
+         name == "dataschema" || name == "subject" || name == "time";
 }
 
 Status Fail(std::string* attr, std::string_view name, std::string message) {
@@ -84,8 +84,8 @@ Status Fail(std::string* attr, std::string_view name, std::string message) {
 
 // Fills `e` from one JSON object in the event format. `encoding` receives a
 // v0.3 datacontentencoding for FinishDecode.
-Status DecodeObject(const json& obj, const ce::DecodeOptions& opts, CloudEvent& e,
-                    std::optional<std::string>& encoding, std::string* attr) {
+Status DecodeObject(const json& obj, const ce::DecodeOptions& opts, CloudEvent& e, std::optional<std::string>& encoding,
+                    std::string* attr) {
   if (!obj.is_object()) return Fail(attr, "", std::string("event is not a JSON object, got ") + obj.type_name());
   e.set_spec_version("");  // absent unless the member gives it
   // specversion first: it decides which members are core attributes.
@@ -114,16 +114,26 @@ Status DecodeObject(const json& obj, const ce::DecodeOptions& opts, CloudEvent& 
                     "attribute " + Quote(name) + " must be a JSON string, got " + std::string(value.type_name()));
       }
       std::string s = value.get<std::string>();
-      if (name == "specversion") e.set_spec_version(std::move(s));
-      else if (name == "id") e.set_id(std::move(s));
-      else if (name == "source") e.set_source(std::move(s));
-      else if (name == "type") e.set_type(std::move(s));
-      else if (name == "datacontenttype") e.set_data_content_type(std::move(s));
-      else if (name == "dataschema") e.set_data_schema(std::move(s));
-      else if (name == "subject") e.set_subject(std::move(s));
-      else if (name == "time") e.set_time(std::move(s));
-      else if (name == "datacontentencoding") encoding = std::move(s);
-      else if (name == "schemaurl" && !e.data_schema()) e.set_data_schema(std::move(s));
+      if (name == "specversion")
+        e.set_spec_version(std::move(s));
+      else if (name == "id")
+        e.set_id(std::move(s));
+      else if (name == "source")
+        e.set_source(std::move(s));
+      else if (name == "type")
+        e.set_type(std::move(s));
+      else if (name == "datacontenttype")
+        e.set_data_content_type(std::move(s));
+      else if (name == "dataschema")
+        e.set_data_schema(std::move(s));
+      else if (name == "subject")
+        e.set_subject(std::move(s));
+      else if (name == "time")
+        e.set_time(std::move(s));
+      else if (name == "datacontentencoding")
+        encoding = std::move(s);
+      else if (name == "schemaurl" && !e.data_schema())
+        e.set_data_schema(std::move(s));
       continue;
     }
     if (!ce::IsValidAttributeName(name)) {
@@ -147,9 +157,10 @@ Status DecodeObject(const json& obj, const ce::DecodeOptions& opts, CloudEvent& 
         e.set_extension(name, ExtensionValue::Integer(value.get<std::int64_t>()));
         break;
       default:
-        return Fail(attr, name,
-                    "extension attribute " + Quote(name) + " must be a JSON string, boolean or integer, got " +
-                        (value.is_number_float() ? std::string("a non-integer number") : std::string(value.type_name())));
+        return Fail(
+            attr, name,
+            "extension attribute " + Quote(name) + " must be a JSON string, boolean or integer, got " +
+                (value.is_number_float() ? std::string("a non-integer number") : std::string(value.type_name())));
     }
   }
 
@@ -210,7 +221,8 @@ Status CheckEvent(const CloudEvent& e, std::string* attr) {
       {"id", &e.id()}, {"source", &e.source()}, {"type", &e.type()}};
   for (const auto& [name, value] : required) {
     if (value->empty()) return Fail(attr, name, std::string("missing required attribute \"") + name + "\"");
-    if (!enc::IsValidUtf8(*value)) return Fail(attr, name, std::string("attribute \"") + name + "\" is not valid UTF-8");
+    if (!enc::IsValidUtf8(*value))
+      return Fail(attr, name, std::string("attribute \"") + name + "\" is not valid UTF-8");
   }
   const std::pair<const char*, const std::optional<std::string>*> optional[] = {
       {"datacontenttype", &e.data_content_type()},
@@ -307,9 +319,7 @@ std::string CloudEvent::ToJson() const {
     out += ':';
     out += json_value;
   };
-  auto string_member = [&member](std::string_view name, const std::string& value) {
-    member(name, Dump(json(value)));
-  };
+  auto string_member = [&member](std::string_view name, const std::string& value) { member(name, Dump(json(value))); };
   string_member("specversion", spec_version_);
   string_member("id", id_);
   string_member("source", source_);

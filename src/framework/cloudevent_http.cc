@@ -128,18 +128,29 @@ Result<CloudEvent> DecodeBinary(const HttpRequest& req, const DecodeOptions& opt
   std::optional<std::string> encoding, header_content_type;
   for (auto& [name, value] : attrs) {
     if (name == "specversion") continue;
-    if (name == "id") e.set_id(std::move(value));
-    else if (name == "source") e.set_source(std::move(value));
-    else if (name == "type") e.set_type(std::move(value));
-    else if (name == "dataschema") e.set_data_schema(std::move(value));
-    else if (name == "subject") e.set_subject(std::move(value));
-    else if (name == "time") e.set_time(std::move(value));
+    if (name == "id")
+      e.set_id(std::move(value));
+    else if (name == "source")
+      e.set_source(std::move(value));
+    else if (name == "type")
+      e.set_type(std::move(value));
+    else if (name == "dataschema")
+      e.set_data_schema(std::move(value));
+    else if (name == "subject")
+      e.set_subject(std::move(value));
+    else if (name == "time")
+      e.set_time(std::move(value));
     // Not allowed beside Content-Type (§3.1.1); used only when that is missing.
-    else if (name == "datacontenttype") header_content_type = std::move(value);
-    else if (name == "data") return Status::InvalidArgument("header \"ce-data\": \"data\" is not an attribute name");
-    else if (v03 && name == "schemaurl") e.set_data_schema(std::move(value));
-    else if (v03 && name == "datacontentencoding") encoding = std::move(value);
-    else e.set_extension(name, ExtensionValue::String(std::move(value)));
+    else if (name == "datacontenttype")
+      header_content_type = std::move(value);
+    else if (name == "data")
+      return Status::InvalidArgument("header \"ce-data\": \"data\" is not an attribute name");
+    else if (v03 && name == "schemaurl")
+      e.set_data_schema(std::move(value));
+    else if (v03 && name == "datacontentencoding")
+      encoding = std::move(value);
+    else
+      e.set_extension(name, ExtensionValue::String(std::move(value)));
   }
   if (auto ct = req.header("Content-Type"); ct && !enc::Trim(*ct).empty()) {
     e.set_data_content_type(std::string(enc::Trim(*ct)));

@@ -154,7 +154,9 @@ TEST(CeBinary, PercentDecodesValuesOnce) {
 TEST(CeBinary, AcceptsLowerCaseHexAndUnnecessaryEscapes) {
   auto r = Decode(BinaryRequest({{"ce-subject", "%e2%82%ac%41%62c"}}));
   ASSERT_TRUE(r.ok()) << Error(r);
-  EXPECT_EQ(r->subject(), "\xE2\x82\xAC" "Abc");
+  EXPECT_EQ(r->subject(),
+            "\xE2\x82\xAC"
+            "Abc");
 }
 
 TEST(CeBinary, UnquotesQuotedStrings) {
@@ -231,8 +233,12 @@ TEST(CeBinary, RejectsDuplicateAttributes) {
 
 TEST(CeBinary, V03IsUpgradedWhenAccepted) {
   FakeRequest f;
-  f.headers = {{"ce-specversion", "0.3"}, {"ce-id", "1"}, {"ce-source", "/s"}, {"ce-type", "t"},
-               {"ce-schemaurl", "https://x/schema"}, {"ce-datacontentencoding", "base64"},
+  f.headers = {{"ce-specversion", "0.3"},
+               {"ce-id", "1"},
+               {"ce-source", "/s"},
+               {"ce-type", "t"},
+               {"ce-schemaurl", "https://x/schema"},
+               {"ce-datacontentencoding", "base64"},
                {"Content-Type", "text/plain"}};
   f.body = "aGVsbG8=";
   EXPECT_TRUE(Contains(Error(Decode(f)), "\"specversion\" must be \"1.0\""));
@@ -286,12 +292,13 @@ TEST(CeStructured, RejectsInvalidBodies) {
   EXPECT_EQ(Error(Decode(StructuredRequest(""))), "body is not valid JSON");
   EXPECT_TRUE(Contains(Error(Decode(StructuredRequest("[]"))), "not a JSON object"));
   EXPECT_TRUE(Contains(Error(Decode(StructuredRequest("\xFF{}"))), "UTF-8"));
-  EXPECT_TRUE(Contains(
-      Error(Decode(StructuredRequest(R"({"specversion":"1.0","id":"1","source":"/s","type":"t","data":1,"data_base64":"AA=="})"))),
-      "data_base64"));
-  EXPECT_TRUE(Contains(
-      Error(Decode(StructuredRequest(R"({"specversion":"1.0","id":"1","source":"/s","type":"t","data_base64":"%%%"})"))),
-      "not valid Base64"));
+  EXPECT_TRUE(
+      Contains(Error(Decode(StructuredRequest(
+                   R"({"specversion":"1.0","id":"1","source":"/s","type":"t","data":1,"data_base64":"AA=="})"))),
+               "data_base64"));
+  EXPECT_TRUE(Contains(Error(Decode(StructuredRequest(
+                           R"({"specversion":"1.0","id":"1","source":"/s","type":"t","data_base64":"%%%"})"))),
+                       "not valid Base64"));
   EXPECT_TRUE(Contains(Error(Decode(StructuredRequest(R"({"specversion":"1.0","id":1,"source":"/s","type":"t"})"))),
                        "attribute \"id\" must be a JSON string"));
 }

@@ -147,7 +147,7 @@ TEST(FunctionContextTest, InputOperationIsIgnored) {
   EXPECT_EQ(fc.inputs.at("i").operation, "");
 }
 
-TEST(ComponentTest, BuildingBlock) {
+TEST(FunctionContextTest, ComponentBuildingBlock) {
   Component c;
   c.component_type = "bindings.http";
   EXPECT_EQ(c.building_block(), "bindings");
@@ -177,7 +177,7 @@ TEST_P(FunctionContextErrorTest, NamesTheFieldPath) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Malformed, FunctionContextErrorTest,
+    FunctionContext, FunctionContextErrorTest,
     ::testing::Values(
         BadCase{R"({"name":"x",})",
                 "FUNC_CONTEXT: not valid JSON at byte 13: syntax error while parsing object key"},

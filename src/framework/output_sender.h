@@ -10,6 +10,7 @@
 // Thread-safe: Send() may be called concurrently; connections are pooled.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,7 +36,7 @@ class HttpOutputSender : public OutputSender {
   const std::string& dapr_host() const { return dapr_host_; }
   int dapr_http_port() const { return dapr_http_port_; }
 
-  // Per-call timeout; 30 s by default.
+  // Per-call timeout; 30 s by default. Set it before the sender is shared.
   void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
 
  private:

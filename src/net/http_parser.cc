@@ -156,17 +156,14 @@ RequestParser::State RequestParser::ParseHead(std::string_view input) {
   for (unsigned char c : target) {
     if (c <= 0x20 || c == 0x7f) return Fail(400, "invalid character in request target");
   }
+  // HTTP/1.x with x > 1 is served as 1.1 (RFC 9112 §2.6). Other versions
+  // are the client's error: a 4xx, never a 5xx, for anything a client sends.
   int minor;
-  if (version == "HTTP/1.1") {
-    minor = 1;
-  } else if (version == "HTTP/1.0") {
-    minor = 0;
-  } else if (version.size() == 8 && version.substr(0, 5) == "HTTP/" && version[6] == '.' &&
-             version[5] >= '0' && version[5] <= '9' && version[7] >= '0' && version[7] <= '9') {
-    return Fail(505, "HTTP version not supported");
-  } else {
-    return Fail(400, "malformed HTTP version");
-  }
+  bool digits = version.size() == 8 && version[5] >= '0' && version[5] <= '9' && version[7] >= '0' &&
+                version[7] <= '9';
+  if (!digits || version.substr(0, 5) != "HTTP/" || version[6] != '.') return Fail(400, "malformed HTTP version");
+  if (version[5] != '1') return Fail(400, "HTTP version not supported (only HTTP/1.x)");
+  minor = version[7] == '0' ? 0 : 1;
   auto span = [&](std::string_view s) {
     return Span{static_cast<uint32_t>(s.data() - input.data()), static_cast<uint32_t>(s.size())};
   };
@@ -204,7 +201,7 @@ RequestParser::State RequestParser::ParseHead(std::string_view input) {
       has_te = true;
       chunked = false;
       ForEachToken(value, [&](std::string_view tok) { chunked = EqualsIgnoreCase(tok, "chunked"); });
-      if (!chunked) return Fail(501, "unsupported transfer coding");
+      if (!chunked) return Fail(400, "unsupported transfer coding (only chunked)");
     } else if (EqualsIgnoreCase(name, "connection")) {
       ForEachToken(value, [&](std::string_view tok) {
         if (EqualsIgnoreCase(tok, "close")) keep_alive_ = false;

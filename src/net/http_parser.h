@@ -4,7 +4,7 @@
 // arrived since) until it says kComplete; request() then views that input
 // (headers) and the parser's own storage (de-chunked bodies), valid until
 // Reset() or until the input buffer changes. Limits turn into the status a
-// server should answer (400, 413, 431, 501, 505). One parser per connection;
+// server should answer (400, 413, 431). One parser per connection;
 // not thread-safe.
 #pragma once
 

@@ -84,6 +84,12 @@ TEST(RequestParser, ExpectContinue) {
   EXPECT_TRUE(p.expects_continue());
 }
 
+TEST(RequestParser, LaterHttp1MinorVersionsAreServedAs11) {
+  RequestParser p;
+  ASSERT_EQ(p.Parse("GET / HTTP/1.2\r\n\r\n"), State::kComplete);
+  EXPECT_EQ(p.request().http_minor(), 1);
+}
+
 TEST(RequestParser, SkipsLeadingEmptyLines) {
   RequestParser p;
   ASSERT_EQ(p.Parse("\r\n\r\nGET / HTTP/1.1\r\n\r\n"), State::kComplete);
@@ -111,14 +117,14 @@ TEST_P(RequestParserErrors, AnswersTheRightStatus) {
 INSTANTIATE_TEST_SUITE_P(
     All, RequestParserErrors,
     ::testing::Values(BadCase{"GARBAGE\r\n\r\n", 400}, BadCase{"GET  HTTP/1.1\r\n\r\n", 400},
-                      BadCase{"GET / HTTP/2.0\r\n\r\n", 505}, BadCase{"GET / HTTQ/1.1\r\n\r\n", 400},
+                      BadCase{"GET / HTTP/2.0\r\n\r\n", 400}, BadCase{"GET / HTTQ/1.1\r\n\r\n", 400},
                       BadCase{"G(T / HTTP/1.1\r\n\r\n", 400}, BadCase{"GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400},
                       BadCase{"GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n", 400},
                       BadCase{"GET / HTTP/1.1\r\nBad Name: b\r\n\r\n", 400},
                       BadCase{"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400},
                       BadCase{"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400},
                       BadCase{"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
-                      BadCase{"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+                      BadCase{"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 400},
                       BadCase{"POST / HTTP/1.1\r\nContent-Length: 101\r\n\r\n", 413},
                       BadCase{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
                       BadCase{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n65\r\n", 413},

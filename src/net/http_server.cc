@@ -362,7 +362,11 @@ bool HttpServer::Impl::HandleEvent(Loop* L, const epoll_event& ev) {
       return ProcessInput(L, c);
     }
   }
-  if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) return Serve(L, c);
+  if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    // The FIN may come with the last data; a short read does not see it.
+    if (ev.events & (EPOLLRDHUP | EPOLLHUP)) c->peer_closed = true;
+    return Serve(L, c);
+  }
   return true;
 }
 
@@ -589,10 +593,11 @@ void HttpServer::Impl::Sweep(Loop* L, int64_t now) {
       continue;
     }
     bool idle = !c->parser.started() && c->pending() == 0;
-    if (stopping && idle) {
-      // A request that already arrived (not yet read) is still served.
+    if (stopping && c->pending() == 0) {
+      // Draining waits for calls, not for clients: a request still arriving
+      // is dropped, one already received (even if not yet read) is served.
       char byte;
-      idle = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
+      idle = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) <= 0 || c->parser.started();
     }
     if (force || (stopping && idle)) {
       Close(L, c);

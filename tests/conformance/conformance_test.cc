@@ -261,15 +261,21 @@ class ConformanceTest : public ::testing::Test {
   }
   void ExpectRejected(const RawRequest& request, const std::string& what) { ExpectRejected(request.Serialize(), what); }
 
-  // Sends the bytes, half-closes, and accepts any answer below 500 or the
-  // connection being closed without one; the server must keep running.
+  // Sends the bytes and accepts any answer below 500, or the connection
+  // being closed without one; the server must keep running. If nothing comes
+  // back within a second, the client half-closes and waits again. (The FIN is
+  // sent apart from the data on purpose: a FIN arriving with the data is the
+  // subject of ClientThatClosesMidRequestIsForgotten.)
   void ExpectNo5xx(std::string_view bytes, const std::string& what) {
     SCOPED_TRACE(what + "; request: " + Printable(bytes, 200));
     Result<RawConnection> c = RawConnection::Connect(port(), After(kIo));
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     (void)c->Send(bytes, After(kIo));
-    c->ShutdownWrite();
-    Result<RawResponse> r = c->ReadResponse(After(kIo));
+    Result<RawResponse> r = c->ReadResponse(After(1s));
+    if (!r.ok() && r.status().code() == StatusCode::kDeadlineExceeded) {
+      c->ShutdownWrite();
+      r = c->ReadResponse(After(kIo));
+    }
     if (r.ok()) {
       EXPECT_LT(r->status, 500) << r->Describe();
       ExpectNoETag(*r);
@@ -900,20 +906,18 @@ TEST_F(HttpConformance, GarbageNeverStopsTheServer) {
   for (int i = 0; i < 40; ++i) payloads.push_back(RandomBytes(1 + rng() % 3000, 100 + i));
   for (int i = 0; i < 20; ++i) payloads.push_back(valid.substr(0, rng() % valid.size()));
 
-  // Everything at once, from separate connections. A third are reset right
-  // away; the others read whatever answer comes and are then reset too.
-  // (Clients that close normally in the middle of a request are the subject
-  // of the SIGTERM tests below.)
+  // Everything at once, from separate connections; each reads whatever answer
+  // comes, then half of them are reset and half closed. (Ending the
+  // connection in the same packet as the data is the subject of
+  // ClientThatClosesMidRequestIsForgotten.)
   std::vector<RawConnection> conns;
   for (std::size_t i = 0; i < payloads.size(); ++i) {
     ASSERT_OK_AND_ASSIGN(RawConnection c, RawConnection::Connect(port(), After(kIo)));
     (void)c.Send(payloads[i], After(2s));
-    if (i % 3 == 0) c.Reset();
     conns.push_back(std::move(c));
   }
   const Deadline deadline = After(2s);
   for (std::size_t i = 0; i < conns.size(); ++i) {
-    if (i % 3 == 0) continue;
     Result<RawResponse> r = conns[i].ReadResponse(deadline);
     if (r.ok()) {
       // 505 (version) and 501 (transfer coding) are what RFC 9110 prescribes
@@ -923,7 +927,7 @@ TEST_F(HttpConformance, GarbageNeverStopsTheServer) {
         EXPECT_LT(r->status, 500) << "payload " << i << ": " << Printable(payloads[i]) << "\n" << r->Describe();
       }
     }
-    conns[i].Reset();
+    if (i % 2 == 0) conns[i].Reset();
   }
   conns.clear();
   EXPECT_TRUE(server_.Running()) << "garbage stopped the server";
