@@ -48,15 +48,12 @@ run: build
 	@echo
 	@PORT=$(PORT) exec $(HELLO)
 
-# The whole fuzz build carries coverage instrumentation and ASan/UBSan, so the
-# fuzzers see inside libofn; fuzz/CMakeLists.txt adds libFuzzer's main to the
-# *_fuzz binaries. Crash reproducers go to build-fuzz/artifacts/.
-FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+# OFN_FUZZ=ON instruments every target (see CMakeLists.txt). Crash
+# reproducers go to build-fuzz/artifacts/.
 fuzz:
 	bash scripts/bootstrap.sh fuzz
 	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
 	  -DCMAKE_CXX_COMPILER=clang++ -DOFN_FUZZ=ON -DOFN_BUILD_TESTS=OFF -DOFN_WERROR=OFF \
-	  -DCMAKE_CXX_FLAGS="$(FUZZ_SAN)" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
 	  $(CMAKE_FLAGS)
 	cmake --build $(FUZZ_DIR) -j$(JOBS)
 	shopt -s nullglob; fuzzers=($(FUZZ_DIR)/fuzz/*_fuzz); \

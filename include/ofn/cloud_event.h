@@ -1,4 +1,5 @@
-// CloudEvent: a CloudEvents 1.0 event (v0.3 events are accepted and upgraded).
+// CloudEvent: a CloudEvents 1.0 event (v0.3 events are upgraded when the
+// framework accepts them: OFN_CLOUDEVENTS_V03=true).
 //
 // Attributes are kept as received: `time` keeps its exact RFC 3339 spelling and
 // precision, extensions keep their JSON kind (string, boolean, integer) and

@@ -1884,9 +1884,10 @@ TEST_F(SleepConformance, SigtermLetsARunningCallFinish) {
   ASSERT_OK_AND_ASSIGN(RawConnection c, RawConnection::Connect(port(), After(kIo)));
   ClearOutput();
   ASSERT_OK(c.Send(Post("/drain", "in flight").Serialize(), After(kIo)));
-  // Wait until the call has started: the sleep function has not answered yet,
-  // so wait for the request to be fully read by polling briefly.
-  std::this_thread::sleep_for(300ms);  // the call sleeps 1 s; this lands inside it
+  // Nothing outside the server shows that the call has started, so SIGTERM is
+  // placed 300 ms into the call's 1 s sleep (a position, not a wait for an
+  // outcome: the checks below wait on the response with a deadline).
+  std::this_thread::sleep_for(300ms);
   const auto start = Clock::now();
   ASSERT_OK(server_.Signal(SIGTERM));
   Result<RawResponse> r = c.ReadResponse(After(kIo));
