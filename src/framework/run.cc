@@ -1,6 +1,7 @@
 // ofn::Run: configuration from flags and environment, start-up, and the
 // SIGTERM drain.
 #include <signal.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <cstdio>
@@ -33,7 +34,8 @@ Flags (each has an environment variable; the flag wins):
   --list               print the functions in this binary and exit
   -h, --help           this text
 
-Other environment: FUNC_CONTEXT (OpenFunction's function context JSON),
+Other environment: LISTEN_FDS=1 with LISTEN_PID=<this pid> serves the listening
+socket passed as fd 3 (socket activation) instead of binding PORT; FUNC_CONTEXT (OpenFunction's function context JSON),
 DAPR_HOST / DAPR_HTTP_PORT (where outputs other than bindings.http are sent),
 OFN_CLOUDEVENTS_V03=true (accept CloudEvents spec version 0.3 as well as 1.0).
 )";
@@ -171,6 +173,12 @@ int Run(int argc, char** argv) {
   if (!ParseInt(cfg.max_body, 0, 1L << 40, &max_body)) return Fail("--max-body-bytes: \"" + cfg.max_body + "\" is not a byte count");
   if (!ParseInt(cfg.drain, 0, 3600, &drain)) return Fail("--drain-seconds: \"" + cfg.drain + "\" is not a number of seconds");
   so.loops = static_cast<int>(threads);
+  // Socket activation (systemd's LISTEN_FDS convention): the platform hands us
+  // a listening socket as fd 3 so the instance is routable from its first
+  // instant. Not passed on to anything we might start.
+  if (Env("LISTEN_FDS") == "1" && Env("LISTEN_PID") == std::to_string(getpid())) so.listen_fd = 3;
+  unsetenv("LISTEN_FDS");
+  unsetenv("LISTEN_PID");
   so.limits.max_body_bytes = static_cast<size_t>(max_body);
 
   // Signals are taken synchronously by this thread; block them before any

@@ -189,6 +189,7 @@ class HttpServer::Impl {
   ~Impl();
 
   Status Listen();
+  Status Bind();
   void StartThreads();
   int port() const { return port_; }
   bool Shutdown(std::chrono::milliseconds drain);
@@ -238,6 +239,31 @@ class HttpServer::Impl {
 };
 
 Status HttpServer::Impl::Listen() {
+  if (opts_.listen_fd >= 0) {
+    int type = 0;
+    socklen_t tlen = sizeof type;
+    int listening = 0;
+    socklen_t llen = sizeof listening;
+    if (getsockopt(opts_.listen_fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM ||
+        getsockopt(opts_.listen_fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &llen) != 0 || !listening) {
+      return Status::InvalidArgument("fd " + std::to_string(opts_.listen_fd) + " is not a listening TCP socket");
+    }
+    listen_fd_ = opts_.listen_fd;
+    fcntl(listen_fd_, F_SETFL, fcntl(listen_fd_, F_GETFL) | O_NONBLOCK);
+    fcntl(listen_fd_, F_SETFD, FD_CLOEXEC);
+  } else {
+    Status s = Bind();
+    if (!s.ok()) return s;
+  }
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+  port_ = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                                         : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  return Status::Ok();
+}
+
+Status HttpServer::Impl::Bind() {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -263,11 +289,6 @@ Status HttpServer::Impl::Listen() {
   if (listen_fd_ < 0) {
     return Status::Unavailable("cannot listen on " + opts_.host + ":" + port + ": " + last_error);
   }
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len);
-  port_ = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
-                                         : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
   return Status::Ok();
 }
 

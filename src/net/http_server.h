@@ -30,6 +30,9 @@ using Handler = std::function<void(HttpRequest&, HttpResponse&)>;
 struct HttpServerOptions {
   std::string host = "0.0.0.0";
   int port = 8080;  // 0 picks a free port; see HttpServer::port()
+  // A listening socket to adopt instead of binding host:port (socket
+  // activation: the platform creates it so an instance is routable at once).
+  int listen_fd = -1;
   int loops = 0;    // 0 = number of CPUs available to the process
   ParseLimits limits;
   std::chrono::milliseconds read_timeout{30000};   // a started request must arrive within this

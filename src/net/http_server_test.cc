@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <future>
@@ -234,6 +238,39 @@ TEST(HttpServer, ShutdownLetsInFlightRequestsFinishAndRefusesNewOnes) {
   EXPECT_EQ(r->body, "done");
   EXPECT_EQ(r->Header("Connection"), "close");
   EXPECT_TRUE(drained.get());
+}
+
+TEST(HttpServer, AdoptsAListeningSocket) {
+  // Connections made before the server starts wait in the backlog: that is
+  // what makes a socket-activated instance routable from its first instant.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(fd, 16), 0);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  auto early = RawConnection::Connect(port, After(5s));
+  ASSERT_TRUE(early.ok());
+  ASSERT_TRUE(early->Send(testing::Get("/early").Serialize(), After(5s)).ok());
+  HttpServerOptions o;
+  o.listen_fd = fd;
+  auto server = HttpServer::Start(o, Echo);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  EXPECT_EQ((*server)->port(), port);
+  auto r = early->ReadResponse(After(5s));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->body, "GET /early ");
+}
+
+TEST(HttpServer, RefusesAnFdThatIsNotAListener) {
+  HttpServerOptions o;
+  o.listen_fd = 0;  // stdin
+  auto server = HttpServer::Start(o, Echo);
+  ASSERT_FALSE(server.ok());
+  EXPECT_NE(server.status().message().find("not a listening"), std::string::npos);
 }
 
 TEST(HttpServer, GarbageNeverStopsTheServer) {
