@@ -21,6 +21,8 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <map>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -91,8 +93,19 @@ class Buffer {
   size_t cap_ = 0, start_ = 0, end_ = 0;
 };
 
+// epoll's data.ptr points at one of these; `kind` (first member) says which.
+enum : uint8_t { kKindConn = 1, kKindWatch = 2 };
+
+struct Watch {
+  uint8_t kind = kKindWatch;
+  int fd = -1;
+  bool alive = true;
+  Reactor::FdCallback cb;
+};
+
 struct Conn {
   explicit Conn(int f, const ParseLimits& limits) : fd(f), parser(limits) {}
+  uint8_t kind = kKindConn;
   int fd;
   Buffer in;
   std::string out;
@@ -105,6 +118,9 @@ struct Conn {
   bool broken = false;
   bool paused = false;
   bool sent_continue = false;
+  bool awaiting = false;     // an async handler has not answered yet
+  bool in_dispatch = false;  // inside the async handler call
+  bool zombie = false;       // closed while awaiting; freed when answered
   int64_t last_active = 0;
   int64_t request_start = 0;
   int64_t write_stalled_since = 0;
@@ -178,15 +194,94 @@ struct Loop {
   std::atomic<pid_t> owner_tid{0};
   std::mutex posted_mu;
   std::deque<Conn*> posted;  // connections handed back by former owners
+  std::deque<std::function<void()>> tasks;  // Reactor::Post, guarded by posted_mu
   std::unordered_set<Conn*> conns;
+  int zombies = 0;
+  std::unordered_map<int, std::unique_ptr<Watch>> watches;
+  std::vector<std::unique_ptr<Watch>> dead_watches;  // freed after the current batch
+  std::map<std::pair<Reactor::TimePoint, uint64_t>, std::function<void()>> timers;
+  std::unordered_map<uint64_t, Reactor::TimePoint> timer_when;
+  uint64_t next_timer = 1;
+  std::unique_ptr<Reactor> reactor;
   int64_t last_sweep = 0;
   bool finished = false;  // guarded by Impl::mu_
+};
+
+// What a Responder points at.
+struct PendingToken {
+  HttpServer::Impl* impl;
+  Loop* loop;
+  Conn* conn;
+};
+
+class LoopReactor : public Reactor {
+ public:
+  explicit LoopReactor(Loop* L) : L_(L) {}
+
+  void Watch(int fd, uint32_t events, FdCallback cb) override {
+    auto& w = L_->watches[fd];
+    epoll_event ev{};
+    ev.events = events | EPOLLET;
+    if (w) {
+      w->cb = std::move(cb);
+      ev.data.ptr = w.get();
+      epoll_ctl(L_->epfd, EPOLL_CTL_MOD, fd, &ev);
+      return;
+    }
+    w = std::make_unique<net::Watch>();
+    w->fd = fd;
+    w->cb = std::move(cb);
+    ev.data.ptr = w.get();
+    epoll_ctl(L_->epfd, EPOLL_CTL_ADD, fd, &ev);
+  }
+
+  void Unwatch(int fd) override {
+    auto it = L_->watches.find(fd);
+    if (it == L_->watches.end()) return;
+    epoll_ctl(L_->epfd, EPOLL_CTL_DEL, fd, nullptr);
+    it->second->alive = false;
+    // Freed after the current batch: its callback may be running right now.
+    L_->dead_watches.push_back(std::move(it->second));
+    L_->watches.erase(it);
+  }
+
+  uint64_t AddTimer(TimePoint when, std::function<void()> cb) override {
+    uint64_t id = L_->next_timer++;
+    L_->timers.emplace(std::make_pair(when, id), std::move(cb));
+    L_->timer_when.emplace(id, when);
+    return id;
+  }
+
+  void CancelTimer(uint64_t id) override {
+    auto it = L_->timer_when.find(id);
+    if (it == L_->timer_when.end()) return;
+    L_->timers.erase({it->second, id});
+    L_->timer_when.erase(it);
+  }
+
+  void Post(std::function<void()> fn) override {
+    {
+      std::lock_guard lk(L_->posted_mu);
+      L_->tasks.push_back(std::move(fn));
+    }
+    uint64_t one = 1;
+    ssize_t r = write(L_->wakefd, &one, sizeof one);
+    (void)r;
+  }
+
+  int index() const override { return L_->index; }
+
+ private:
+  Loop* L_;
 };
 
 class HttpServer::Impl {
  public:
   Impl(HttpServerOptions o, Handler h) : opts_(std::move(o)), handler_(std::move(h)) {}
+  Impl(HttpServerOptions o, AsyncHandler h) : opts_(std::move(o)), async_(std::move(h)) {}
   ~Impl();
+  void Complete(Loop* L, Conn* c, HttpResponse resp);
+  bool destroying() const { return destroying_; }
 
   Status Listen();
   Status Bind();
@@ -215,8 +310,13 @@ class HttpServer::Impl {
   void WatchdogMain();
   void WakeWatchdog();
 
+  void FinishRequest(Conn* c, const HttpResponse& resp);
+  void RunTimersAndTasks(Loop* L);
+
   HttpServerOptions opts_;
   Handler handler_;
+  AsyncHandler async_;
+  bool destroying_ = false;
   int listen_fd_ = -1;
   int port_ = 0;
   std::vector<std::unique_ptr<Loop>> loops_;
@@ -304,6 +404,7 @@ void HttpServer::Impl::StartThreads() {
     L->index = i;
     L->epfd = epoll_create1(EPOLL_CLOEXEC);
     L->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    L->reactor = std::make_unique<LoopReactor>(L.get());
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLEXCLUSIVE;
     ev.data.ptr = &kListenTag;
@@ -318,7 +419,7 @@ void HttpServer::Impl::StartThreads() {
     live_threads_ += loops;
   }
   for (auto& L : loops_) std::thread([this, l = L.get()] { ThreadMain(l); }).detach();
-  watchdog_ = std::thread([this] { WatchdogMain(); });
+  if (!async_) watchdog_ = std::thread([this] { WatchdogMain(); });
 }
 
 void HttpServer::Impl::ThreadMain(Loop* loop) {
@@ -345,11 +446,13 @@ bool HttpServer::Impl::RunLoop(Loop* L) {
       const epoll_event& ev = L->events[L->pos++];
       if (!HandleEvent(L, ev)) return false;
     }
+    L->dead_watches.clear();
     if (!DrainPosted(L)) return false;
+    RunTimersAndTasks(L);
     int64_t now = NowMs();
     bool stopping = stopping_.load(std::memory_order_relaxed);
     if (stopping || now - L->last_sweep >= 1000) Sweep(L, now);
-    if (stopping && L->conns.empty()) {
+    if (stopping && L->conns.empty() && L->zombies == 0) {
       std::lock_guard lk(mu_);
       L->finished = true;
       ++finished_loops_;
@@ -357,6 +460,12 @@ bool HttpServer::Impl::RunLoop(Loop* L) {
       return true;
     }
     int timeout = stopping ? 20 : (L->conns.empty() ? -1 : 1000);
+    if (!L->timers.empty()) {
+      auto until = L->timers.begin()->first.first - std::chrono::steady_clock::now();
+      // Round up so a timer never fires early.
+      int ms = static_cast<int>(std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(until).count()));
+      timeout = timeout < 0 ? ms : std::min(timeout, ms);
+    }
     L->n = epoll_wait(L->epfd, L->events, kMaxEvents, timeout);
     L->pos = 0;
     if (L->n < 0) L->n = 0;
@@ -372,6 +481,11 @@ bool HttpServer::Impl::HandleEvent(Loop* L, const epoll_event& ev) {
     uint64_t v;
     ssize_t r = read(L->wakefd, &v, sizeof v);
     (void)r;
+    return true;
+  }
+  if (*static_cast<uint8_t*>(ev.data.ptr) == kKindWatch) {
+    auto* w = static_cast<Watch*>(ev.data.ptr);
+    if (w->alive) w->cb(ev.events);
     return true;
   }
   Conn* c = static_cast<Conn*>(ev.data.ptr);
@@ -425,7 +539,7 @@ bool HttpServer::Impl::Serve(Loop* L, Conn* c) {
 }
 
 bool HttpServer::Impl::ProcessInput(Loop* L, Conn* c) {
-  while (!c->close_after) {
+  while (!c->close_after && !c->awaiting) {
     if (c->pending() > kMaxPendingOutput) {
       c->paused = true;  // resumed when the client reads
       break;
@@ -444,15 +558,16 @@ bool HttpServer::Impl::ProcessInput(Loop* L, Conn* c) {
       WriteError(c, c->parser.error_status(), c->parser.error_message());
       break;
     }
+    if (async_) {
+      c->awaiting = true;
+      c->in_dispatch = true;
+      async_(c->parser.request(), *L->reactor, Responder(new PendingToken{this, L, c}));
+      c->in_dispatch = false;
+      continue;  // still awaiting: the loop condition stops; answered: next request
+    }
     HttpResponse resp;
     bool owner = Invoke(L, c, resp);
-    bool keep = c->parser.keep_alive() && !stopping_.load(std::memory_order_relaxed);
-    Serialize(c->out, resp, keep, c->parser.is_head(), c->parser.request().http_minor());
-    c->in.consume(c->parser.consumed());
-    c->parser.Reset();
-    c->sent_continue = false;
-    c->request_start = 0;
-    if (!keep) c->close_after = true;
+    FinishRequest(c, resp);
     if (!owner) {
       TryWrite(c);
       PostBack(L, c);
@@ -462,6 +577,48 @@ bool HttpServer::Impl::ProcessInput(Loop* L, Conn* c) {
   if (c->peer_closed && c->in.size() == 0) c->close_after = true;
   Flush(L, c);
   return true;
+}
+
+void HttpServer::Impl::FinishRequest(Conn* c, const HttpResponse& resp) {
+  bool keep = c->parser.keep_alive() && !stopping_.load(std::memory_order_relaxed);
+  Serialize(c->out, resp, keep, c->parser.is_head(), c->parser.request().http_minor());
+  c->in.consume(c->parser.consumed());
+  c->parser.Reset();
+  c->sent_continue = false;
+  c->request_start = 0;
+  if (!keep) c->close_after = true;
+}
+
+void HttpServer::Impl::Complete(Loop* L, Conn* c, HttpResponse resp) {
+  if (!c->awaiting) return;
+  c->awaiting = false;
+  if (c->zombie) {
+    --L->zombies;
+    delete c;
+    return;
+  }
+  FinishRequest(c, resp);
+  // Answered inside the handler call: ProcessInput goes on by itself.
+  if (!c->in_dispatch) ProcessInput(L, c);
+}
+
+void HttpServer::Impl::RunTimersAndTasks(Loop* L) {
+  auto now = std::chrono::steady_clock::now();
+  while (!L->timers.empty() && L->timers.begin()->first.first <= now) {
+    auto node = L->timers.extract(L->timers.begin());
+    L->timer_when.erase(node.key().second);
+    node.mapped()();
+  }
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::lock_guard lk(L->posted_mu);
+      if (L->tasks.empty()) break;
+      task = std::move(L->tasks.front());
+      L->tasks.pop_front();
+    }
+    task();
+  }
 }
 
 bool HttpServer::Impl::Invoke(Loop* L, Conn* c, HttpResponse& resp) {
@@ -539,6 +696,14 @@ bool HttpServer::Impl::Flush(Loop* L, Conn* c) {
 
 void HttpServer::Impl::Close(Loop* L, Conn* c) {
   epoll_ctl(L->epfd, EPOLL_CTL_DEL, c->fd, nullptr);
+  if (c->awaiting) {
+    // Its Responder still points here: keep the object until it answers.
+    close(c->fd);
+    c->zombie = true;
+    L->conns.erase(c);
+    ++L->zombies;
+    return;
+  }
   // Half-close first and drop unread input, so the client reads our last
   // answer instead of a reset.
   shutdown(c->fd, SHUT_WR);
@@ -613,6 +778,7 @@ void HttpServer::Impl::Sweep(Loop* L, int64_t now) {
       if (force) L->conns.erase(c);  // its thread still owns it; freed with the loop
       continue;
     }
+    if (c->awaiting && !force) continue;  // in flight; the handler owns its timeout
     bool idle = !c->parser.started() && c->pending() == 0;
     if (stopping && c->pending() == 0) {
       // Draining waits for calls, not for clients: a request still arriving
@@ -755,6 +921,7 @@ bool HttpServer::Impl::Shutdown(std::chrono::milliseconds drain) {
 }
 
 HttpServer::Impl::~Impl() {
+  destroying_ = true;
   if (!loops_.empty()) {
     Shutdown(std::chrono::milliseconds(0));
     std::unique_lock lk(mu_);
@@ -771,6 +938,12 @@ HttpServer::Impl::~Impl() {
     watchdog_.join();
   }
   for (auto& L : loops_) {
+    // Callbacks may own Responders; with destroying_ set they answer nothing.
+    L->timers.clear();
+    L->tasks.clear();
+    for (auto& [fd, w] : L->watches) epoll_ctl(L->epfd, EPOLL_CTL_DEL, fd, nullptr);
+    L->watches.clear();
+    L->dead_watches.clear();
     for (Conn* c : L->conns) {
       close(c->fd);
       delete c;
@@ -796,6 +969,35 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
   if (!s.ok()) return s;
   impl->StartThreads();
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::StartAsync(HttpServerOptions options, AsyncHandler handler) {
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(handler));
+  Status s = impl->Listen();
+  if (!s.ok()) return s;
+  impl->StartThreads();
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+Responder::Responder(Responder&& other) noexcept : token_(std::exchange(other.token_, nullptr)) {}
+
+Responder& Responder::operator=(Responder&& other) noexcept {
+  if (this != &other) {
+    if (token_) Send(HttpResponse(500, "internal error: request dropped\n"));
+    token_ = std::exchange(other.token_, nullptr);
+  }
+  return *this;
+}
+
+Responder::~Responder() {
+  if (token_) Send(HttpResponse(500, "internal error: request dropped\n"));
+}
+
+void Responder::Send(HttpResponse response) {
+  auto* t = static_cast<PendingToken*>(std::exchange(token_, nullptr));
+  if (!t) return;
+  if (!t->impl->destroying()) t->impl->Complete(t->loop, t->conn, std::move(response));
+  delete t;
 }
 
 int HttpServer::port() const { return impl_->port(); }

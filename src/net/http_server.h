@@ -27,6 +27,50 @@ namespace ofn::net {
 
 using Handler = std::function<void(HttpRequest&, HttpResponse&)>;
 
+// The event loop a request arrived on, for handlers that answer later
+// (a proxy waiting on an upstream). Use it only from the thread that called
+// the handler, except Post(), which any thread may call.
+class Reactor {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+  using FdCallback = std::function<void(uint32_t epoll_events)>;
+  virtual ~Reactor() = default;
+  // Watches fd (edge-triggered; `events` are EPOLLIN/EPOLLOUT/...) until
+  // Unwatch(fd). Calling Watch again for the same fd changes events and callback.
+  virtual void Watch(int fd, uint32_t events, FdCallback cb) = 0;
+  virtual void Unwatch(int fd) = 0;
+  virtual uint64_t AddTimer(TimePoint when, std::function<void()> cb) = 0;
+  virtual void CancelTimer(uint64_t id) = 0;
+  // Runs fn on this loop's thread soon; thread-safe.
+  virtual void Post(std::function<void()> fn) = 0;
+  // Which loop this is (0..loops-1), for per-loop state such as upstream pools.
+  virtual int index() const = 0;
+};
+
+// Completes one request of an AsyncHandler. Move-only; Send() exactly once, on
+// the loop's thread. Dropping it unsent answers 500, so a client never hangs.
+class Responder {
+ public:
+  Responder(Responder&& other) noexcept;
+  Responder& operator=(Responder&& other) noexcept;
+  Responder(const Responder&) = delete;
+  Responder& operator=(const Responder&) = delete;
+  ~Responder();
+  void Send(HttpResponse response);
+  explicit operator bool() const { return token_ != nullptr; }
+
+ private:
+  friend class HttpServer;
+  explicit Responder(void* token) : token_(token) {}
+  void* token_ = nullptr;
+};
+
+// A handler that never blocks: it answers through the Responder, possibly
+// after waiting on other sockets or timers through the Reactor. Requests on
+// one connection are still answered in order: the next pipelined request is
+// not read until this one is answered.
+using AsyncHandler = std::function<void(HttpRequest&, Reactor&, Responder)>;
+
 struct HttpServerOptions {
   std::string host = "0.0.0.0";
   int port = 8080;  // 0 picks a free port; see HttpServer::port()
@@ -44,6 +88,8 @@ struct HttpServerOptions {
 class HttpServer {
  public:
   static Result<std::unique_ptr<HttpServer>> Start(HttpServerOptions options, Handler handler);
+  // Non-blocking handlers: no watchdog, no hand-off.
+  static Result<std::unique_ptr<HttpServer>> StartAsync(HttpServerOptions options, AsyncHandler handler);
   ~HttpServer();
 
   int port() const;

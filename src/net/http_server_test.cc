@@ -4,7 +4,10 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -286,6 +289,143 @@ TEST(HttpServer, GarbageNeverStopsTheServer) {
   auto good = testing::RoundTrip(server->port(), testing::Get("/still"), After(5s));
   ASSERT_TRUE(good.ok());
   EXPECT_EQ(good->status, 200);
+}
+
+}  // namespace
+}  // namespace ofn::net
+
+namespace ofn::net {
+namespace {
+
+using namespace std::chrono_literals;
+using ofn::testing::After;
+using ofn::testing::RawConnection;
+
+std::unique_ptr<HttpServer> StartAsyncServer(AsyncHandler h, HttpServerOptions o = {}) {
+  o.host = "127.0.0.1";
+  o.port = 0;
+  auto s = HttpServer::StartAsync(o, std::move(h));
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return std::move(*s);
+}
+
+// Answers after the number of milliseconds in the path ("/30"), from a timer.
+void DelayedEcho(HttpRequest& req, Reactor& reactor, Responder r) {
+  int ms = std::stoi(std::string(req.path().substr(1)));
+  std::string body(req.path());
+  if (ms == 0) {
+    r.Send(HttpResponse(200, body));
+    return;
+  }
+  auto shared = std::make_shared<Responder>(std::move(r));
+  reactor.AddTimer(std::chrono::steady_clock::now() + std::chrono::milliseconds(ms),
+                   [shared, body] { shared->Send(HttpResponse(200, body)); });
+}
+
+TEST(AsyncHttpServer, AnswersLaterAndInOrder) {
+  auto server = StartAsyncServer(DelayedEcho);
+  auto conn = RawConnection::Connect(server->port(), After(5s));
+  ASSERT_TRUE(conn.ok());
+  // The slow first answer must not be overtaken by the fast ones after it.
+  std::string all = testing::Get("/80").Serialize() + testing::Get("/0").Serialize() + testing::Get("/5").Serialize();
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(conn->Send(all, After(5s)).ok());
+  auto rs = conn->ReadResponses(3, After(5s));
+  ASSERT_TRUE(rs.ok()) << rs.status().ToString();
+  EXPECT_EQ((*rs)[0].body, "/80");
+  EXPECT_EQ((*rs)[1].body, "/0");
+  EXPECT_EQ((*rs)[2].body, "/5");
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 80ms) << "the timer fired early";
+}
+
+TEST(AsyncHttpServer, ManyConnectionsWaitAtOnceOnOneLoop) {
+  HttpServerOptions o;
+  o.loops = 1;
+  auto server = StartAsyncServer(DelayedEcho, o);
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::future<int>> calls;
+  for (int i = 0; i < 20; ++i) {
+    calls.push_back(std::async(std::launch::async, [&] {
+      auto r = testing::RoundTrip(server->port(), testing::Get("/200"), After(5s));
+      return r.ok() ? r->status : -1;
+    }));
+  }
+  for (auto& c : calls) EXPECT_EQ(c.get(), 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s) << "twenty 200 ms waits overlap on one loop";
+}
+
+TEST(AsyncHttpServer, DroppedResponderAnswers500) {
+  auto server = StartAsyncServer([](HttpRequest&, Reactor&, Responder) {});
+  auto r = testing::RoundTrip(server->port(), testing::Get("/"), After(5s));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 500);
+}
+
+TEST(AsyncHttpServer, WatchedFdAndPostFromAnotherThread) {
+  // The handler waits on an eventfd that another thread signals; then it
+  // hands the answer over through Post.
+  std::atomic<int> efd{-1};
+  auto server = StartAsyncServer([&](HttpRequest&, Reactor& reactor, Responder r) {
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    auto shared = std::make_shared<Responder>(std::move(r));
+    reactor.Watch(fd, EPOLLIN, [fd, shared, &reactor](uint32_t) {
+      uint64_t v = 0;
+      ssize_t n = read(fd, &v, sizeof v);
+      (void)n;
+      reactor.Unwatch(fd);
+      close(fd);
+      std::thread([shared, &reactor, v] {
+        reactor.Post([shared, v] { shared->Send(HttpResponse(200, "got " + std::to_string(v))); });
+      }).detach();
+    });
+    efd = fd;
+  });
+  auto call = std::async(std::launch::async, [&] { return testing::RoundTrip(server->port(), testing::Get("/"), After(5s)); });
+  for (auto d = After(5s); efd < 0 && std::chrono::steady_clock::now() < d;) std::this_thread::yield();
+  ASSERT_GE(efd.load(), 0);
+  uint64_t seven = 7;
+  ASSERT_EQ(write(efd, &seven, sizeof seven), static_cast<ssize_t>(sizeof seven));
+  auto r = call.get();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->body, "got 7");
+}
+
+TEST(AsyncHttpServer, ClientGoneBeforeTheAnswerIsHarmless) {
+  std::atomic<int> answered{0};
+  auto server = StartAsyncServer([&](HttpRequest& req, Reactor& reactor, Responder r) {
+    auto shared = std::make_shared<Responder>(std::move(r));
+    reactor.AddTimer(std::chrono::steady_clock::now() + 100ms, [shared, &answered] {
+      shared->Send(HttpResponse(200, "late"));
+      ++answered;
+    });
+  });
+  {
+    auto conn = RawConnection::Connect(server->port(), After(5s));
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE(conn->Send(testing::Get("/").Serialize(), After(5s)).ok());
+    conn->Reset();  // RST: the server's socket breaks while the answer is pending
+  }
+  for (auto d = After(5s); answered == 0 && std::chrono::steady_clock::now() < d;) std::this_thread::yield();
+  EXPECT_EQ(answered, 1);
+  auto r = testing::RoundTrip(server->port(), testing::Get("/"), After(5s));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->body, "late");
+}
+
+TEST(AsyncHttpServer, ShutdownWaitsForPendingAnswers) {
+  std::atomic<bool> entered{false};
+  auto server = StartAsyncServer([&](HttpRequest& req, Reactor& reactor, Responder r) {
+    entered = true;
+    DelayedEcho(req, reactor, std::move(r));
+  });
+  int port = server->port();
+  auto call = std::async(std::launch::async, [&] { return testing::RoundTrip(port, testing::Get("/300"), After(5s)); });
+  for (auto d = After(5s); !entered && std::chrono::steady_clock::now() < d;) std::this_thread::yield();
+  ASSERT_TRUE(entered);
+  EXPECT_TRUE(server->Shutdown(5s));
+  auto r = call.get();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->body, "/300");
 }
 
 }  // namespace

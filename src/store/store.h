@@ -50,6 +50,9 @@ struct StoreOptions {
   // Changes kept for ChangesSince, counted in versions. A reader further
   // behind gets FailedPrecondition and must List again.
   int64_t change_retention = 1000;
+  // How long Open waits for another process that has the database open (the
+  // store holds it exclusively: one ofn server per data directory).
+  int busy_timeout_ms = 5000;
 };
 
 class Store {
@@ -83,7 +86,10 @@ class Store {
   // NotFound when absent.
   Result<Object> Get(const std::string& kind, const std::string& ns, const std::string& name);
   // kind "" lists every kind, ns "" every namespace; ordered by kind, ns, name.
-  Result<std::vector<Object>> List(const std::string& kind = "", const std::string& ns = "");
+  // as_of_version, if given, receives the store version the list reflects:
+  // a controller lists, then follows ChangesSince(*as_of_version).
+  Result<std::vector<Object>> List(const std::string& kind = "", const std::string& ns = "",
+                                   int64_t* as_of_version = nullptr);
 
   // Replaces the status, keeping generation and bumping resource_version (an
   // identical status writes nothing). expected_generation >= 0 makes it
