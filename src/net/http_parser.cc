@@ -55,18 +55,43 @@ bool NextLine(std::string_view& rest, std::string_view& line) {
   return true;
 }
 
+// The offset just past the empty line that ends a message head, or 0 when it
+// has not arrived; *resume is where to search from next time. LF alone is
+// accepted as a line end (RFC 9112 §2.2).
+size_t FindHeadEnd(std::string_view input, size_t from, size_t* resume) {
+  const char* data = input.data();
+  size_t i = from;
+  while (i < input.size()) {
+    const void* nl = std::memchr(data + i, '\n', input.size() - i);
+    if (!nl) {
+      i = input.size();
+      break;
+    }
+    size_t p = static_cast<const char*>(nl) - data;
+    if (p + 1 < input.size() && data[p + 1] == '\n') return p + 2;
+    if (p + 2 < input.size() && data[p + 1] == '\r' && data[p + 2] == '\n') return p + 3;
+    if (p + 1 >= input.size() || (p + 2 >= input.size() && data[p + 1] == '\r')) {
+      i = p;  // the head may end right here once more bytes arrive
+      break;
+    }
+    i = p + 1;
+  }
+  *resume = i;
+  return 0;
+}
+
 }  // namespace
 
 void RequestParser::Reset() {
   stage_ = Stage::kHead;
   started_ = false;
-  scan_ = head_start_ = body_start_ = content_length_ = pos_ = chunk_left_ = consumed_ = 0;
+  scan_ = head_start_ = body_start_ = content_length_ = consumed_ = 0;
   expect_continue_ = false;
   keep_alive_ = true;
   is_head_ = false;
   error_status_ = 0;
   error_message_.clear();
-  chunked_body_.clear();
+  chunked_.Reset(0);
   header_spans_.clear();
   request_.clear_headers();
   request_.set_path_params({});
@@ -106,33 +131,8 @@ RequestParser::State RequestParser::ParseHead(std::string_view input) {
   }
   if (head_start_ < input.size()) started_ = true;
 
-  // Find the empty line that ends the head; LF alone is accepted as a line end.
-  size_t end = 0;
-  size_t i = scan_ > head_start_ ? scan_ : head_start_;
-  const char* data = input.data();
-  while (i < input.size()) {
-    const void* nl = std::memchr(data + i, '\n', input.size() - i);
-    if (!nl) {
-      i = input.size();
-      break;
-    }
-    size_t p = static_cast<const char*>(nl) - data;
-    if (p + 1 < input.size() && data[p + 1] == '\n') {
-      end = p + 2;
-      break;
-    }
-    if (p + 2 < input.size() && data[p + 1] == '\r' && data[p + 2] == '\n') {
-      end = p + 3;
-      break;
-    }
-    if (p + 1 >= input.size() || (p + 2 >= input.size() && data[p + 1] == '\r')) {
-      i = p;  // the head may end right here once more bytes arrive
-      break;
-    }
-    i = p + 1;
-  }
+  size_t end = FindHeadEnd(input, scan_ > head_start_ ? scan_ : head_start_, &scan_);
   if (end == 0) {
-    scan_ = i;
     if (input.size() - head_start_ > limits_.max_header_bytes) {
       return Fail(431, "request header fields too large");
     }
@@ -218,8 +218,8 @@ RequestParser::State RequestParser::ParseHead(std::string_view input) {
 
   body_start_ = end;
   if (chunked) {
-    stage_ = Stage::kChunkSize;
-    pos_ = end;
+    stage_ = Stage::kChunked;
+    chunked_.Reset(end);
   } else if (content_length > 0) {
     stage_ = Stage::kFixedBody;
     content_length_ = content_length;
@@ -230,9 +230,39 @@ RequestParser::State RequestParser::ParseHead(std::string_view input) {
 }
 
 RequestParser::State RequestParser::ParseChunked(std::string_view input) {
+  switch (chunked_.Feed(input, limits_.max_body_bytes)) {
+    case ChunkedDecoder::State::kNeedMore:
+      return State::kNeedMore;
+    case ChunkedDecoder::State::kError:
+      return Fail(chunked_.error_status(), chunked_.error_message());
+    case ChunkedDecoder::State::kDone:
+      break;
+  }
+  request_.set_body(chunked_.body());
+  return Complete(input, chunked_.end());
+}
+
+void ChunkedDecoder::Reset(size_t start) {
+  stage_ = Stage::kSize;
+  pos_ = start;
+  left_ = 0;
+  trailer_bytes_ = 0;
+  body_.clear();
+  error_status_ = 0;
+  error_message_.clear();
+}
+
+ChunkedDecoder::State ChunkedDecoder::Fail(int status, std::string message) {
+  error_status_ = status;
+  error_message_ = std::move(message);
+  return State::kError;
+}
+
+ChunkedDecoder::State ChunkedDecoder::Feed(std::string_view input, size_t max_body) {
+  if (error_status_) return State::kError;
   for (;;) {
     switch (stage_) {
-      case Stage::kChunkSize: {
+      case Stage::kSize: {
         std::string_view rest = input.substr(pos_), line;
         if (!NextLine(rest, line)) {
           if (rest.size() > 4096) return Fail(400, "malformed chunk size line");
@@ -250,21 +280,21 @@ RequestParser::State RequestParser::ParseChunked(std::string_view input) {
           stage_ = Stage::kTrailers;
           break;
         }
-        if (chunked_body_.size() + size > limits_.max_body_bytes) return Fail(413, "request body too large");
-        chunk_left_ = size;
-        stage_ = Stage::kChunkData;
+        if (body_.size() + size > max_body) return Fail(413, "body too large");
+        left_ = size;
+        stage_ = Stage::kData;
         break;
       }
-      case Stage::kChunkData: {
-        size_t take = std::min(chunk_left_, input.size() - pos_);
-        chunked_body_.append(input.data() + pos_, take);
+      case Stage::kData: {
+        size_t take = std::min(left_, input.size() - pos_);
+        body_.append(input.data() + pos_, take);
         pos_ += take;
-        chunk_left_ -= take;
-        if (chunk_left_ > 0) return State::kNeedMore;
-        stage_ = Stage::kChunkDataEnd;
+        left_ -= take;
+        if (left_ > 0) return State::kNeedMore;
+        stage_ = Stage::kDataEnd;
         break;
       }
-      case Stage::kChunkDataEnd: {
+      case Stage::kDataEnd: {
         if (input.size() - pos_ < 1) return State::kNeedMore;
         if (input[pos_] == '\n') {
           pos_ += 1;
@@ -275,26 +305,27 @@ RequestParser::State RequestParser::ParseChunked(std::string_view input) {
         } else {
           return Fail(400, "malformed chunk terminator");
         }
-        stage_ = Stage::kChunkSize;
+        stage_ = Stage::kSize;
         break;
       }
       case Stage::kTrailers: {
         std::string_view rest = input.substr(pos_), line;
         if (!NextLine(rest, line)) {
-          if (pos_ - body_start_ + rest.size() > limits_.max_body_bytes + limits_.max_header_bytes) {
-            return Fail(431, "trailer fields too large");
-          }
+          if (trailer_bytes_ + rest.size() > kMaxTrailerBytes) return Fail(431, "trailer fields too large");
           return State::kNeedMore;
         }
-        pos_ = input.size() - rest.size();
+        size_t used = input.size() - rest.size() - pos_;
+        trailer_bytes_ += used;
+        pos_ += used;
         if (line.empty()) {
-          request_.set_body(chunked_body_);
-          return Complete(input, pos_);
+          stage_ = Stage::kDone;
+          return State::kDone;
         }
+        if (trailer_bytes_ > kMaxTrailerBytes) return Fail(431, "trailer fields too large");
         break;  // trailer fields are read and dropped
       }
-      default:
-        return Fail(500, "parser in an impossible state");
+      case Stage::kDone:
+        return State::kDone;
     }
   }
 }
@@ -307,6 +338,133 @@ RequestParser::State RequestParser::Complete(std::string_view input, size_t end)
   for (const auto& [n, v] : header_spans_) request_.add_header(view(n), view(v));
   is_head_ = view(method_) == "HEAD";
   consumed_ = end;
+  stage_ = Stage::kDone;
+  return State::kComplete;
+}
+
+void ResponseParser::Reset(bool head_request) {
+  head_request_ = head_request;
+  stage_ = Stage::kHead;
+  head_start_ = scan_ = body_start_ = content_length_ = consumed_ = 0;
+  status_ = 0;
+  keep_alive_ = true;
+  headers_.clear();
+  body_.clear();
+  error_.clear();
+}
+
+ResponseParser::State ResponseParser::Fail(std::string message) {
+  error_ = std::move(message);
+  keep_alive_ = false;
+  return State::kError;
+}
+
+ResponseParser::State ResponseParser::ParseHead(std::string_view input, bool eof) {
+  constexpr size_t kMaxHead = 1 << 20;
+  for (;;) {
+    size_t end = FindHeadEnd(input, std::max(scan_, head_start_), &scan_);
+    if (end == 0) {
+      if (input.size() - head_start_ > kMaxHead) return Fail("response head too large");
+      if (eof) return Fail("connection closed before a complete response head");
+      return State::kNeedMore;
+    }
+    std::string_view rest = input.substr(head_start_, end - head_start_), line;
+    NextLine(rest, line);
+    // status-line = HTTP-version SP status-code SP [reason-phrase]
+    if (line.size() < 12 || line.substr(0, 7) != "HTTP/1." || line[8] != ' ') return Fail("malformed status line");
+    int status = 0;
+    auto [p, ec] = std::from_chars(line.data() + 9, line.data() + 12, status);
+    if (ec != std::errc() || p != line.data() + 12 || status < 100 || (line.size() > 12 && line[12] != ' ')) {
+      return Fail("malformed status code");
+    }
+    bool http10 = line[7] == '0';
+    headers_.clear();
+    bool chunked = false, has_cl = false;
+    size_t content_length = 0;
+    keep_alive_ = !http10;
+    while (NextLine(rest, line)) {
+      if (line.empty()) break;
+      size_t colon = line.find(':');
+      if (colon == std::string_view::npos || !IsToken(line.substr(0, colon))) return Fail("malformed header line");
+      std::string_view name = line.substr(0, colon), value = TrimOws(line.substr(colon + 1));
+      if (EqualsIgnoreCase(name, "content-length")) {
+        auto [q, e2] = std::from_chars(value.data(), value.data() + value.size(), content_length);
+        if (value.empty() || e2 != std::errc() || q != value.data() + value.size()) return Fail("malformed Content-Length");
+        has_cl = true;
+      } else if (EqualsIgnoreCase(name, "transfer-encoding")) {
+        chunked = false;
+        ForEachToken(value, [&](std::string_view tok) { chunked = EqualsIgnoreCase(tok, "chunked"); });
+      } else if (EqualsIgnoreCase(name, "connection")) {
+        ForEachToken(value, [&](std::string_view tok) {
+          if (EqualsIgnoreCase(tok, "close")) keep_alive_ = false;
+          if (EqualsIgnoreCase(tok, "keep-alive") && http10) keep_alive_ = true;
+        });
+      }
+      headers_.emplace_back(std::string(name), std::string(value));
+    }
+    if (status >= 100 && status < 200 && status != 101) {
+      head_start_ = end;  // interim response: the real one follows
+      continue;
+    }
+    status_ = status;
+    body_start_ = end;
+    if (head_request_ || status == 204 || status == 304 || status == 101) {
+      stage_ = Stage::kDone;
+    } else if (chunked) {
+      stage_ = Stage::kChunked;
+      chunked_.Reset(end);
+    } else if (has_cl) {
+      if (content_length > max_body_) return Fail("response body too large");
+      content_length_ = content_length;
+      stage_ = Stage::kFixedBody;
+    } else {
+      stage_ = Stage::kUntilClose;
+      keep_alive_ = false;
+    }
+    return State::kComplete;
+  }
+}
+
+ResponseParser::State ResponseParser::Parse(std::string_view input, bool eof) {
+  if (!error_.empty()) return State::kError;
+  if (stage_ == Stage::kHead) {
+    State s = ParseHead(input, eof);
+    if (s != State::kComplete) return s;
+  }
+  switch (stage_) {
+    case Stage::kFixedBody:
+      if (input.size() - body_start_ < content_length_) {
+        if (eof) return Fail("connection closed in the middle of the body");
+        return State::kNeedMore;
+      }
+      body_.assign(input.data() + body_start_, content_length_);
+      consumed_ = body_start_ + content_length_;
+      break;
+    case Stage::kChunked:
+      switch (chunked_.Feed(input, max_body_)) {
+        case ChunkedDecoder::State::kNeedMore:
+          if (eof) return Fail("connection closed in the middle of a chunked body");
+          return State::kNeedMore;
+        case ChunkedDecoder::State::kError:
+          return Fail(chunked_.error_message());
+        case ChunkedDecoder::State::kDone:
+          break;
+      }
+      body_ = std::move(chunked_.mutable_body());
+      consumed_ = chunked_.end();
+      break;
+    case Stage::kUntilClose:
+      if (input.size() - body_start_ > max_body_) return Fail("response body too large");
+      if (!eof) return State::kNeedMore;
+      body_.assign(input.data() + body_start_, input.size() - body_start_);
+      consumed_ = input.size();
+      break;
+    case Stage::kDone:
+      consumed_ = std::max(consumed_, body_start_);
+      break;
+    case Stage::kHead:
+      break;
+  }
   stage_ = Stage::kDone;
   return State::kComplete;
 }

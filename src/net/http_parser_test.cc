@@ -133,3 +133,61 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 }  // namespace ofn::net
+
+namespace ofn::net {
+namespace {
+
+using RState = ResponseParser::State;
+
+TEST(ResponseParser, ContentLengthBodyInPieces) {
+  ResponseParser p;
+  p.Reset(false);
+  std::string in = "HTTP/1.1 201 Created\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello";
+  for (size_t n = 0; n < in.size(); ++n) ASSERT_EQ(p.Parse(std::string_view(in).substr(0, n), false), RState::kNeedMore);
+  ASSERT_EQ(p.Parse(in, false), RState::kComplete);
+  EXPECT_EQ(p.status(), 201);
+  EXPECT_EQ(p.body(), "hello");
+  EXPECT_EQ(p.consumed(), in.size());
+  EXPECT_TRUE(p.keep_alive());
+  EXPECT_EQ(p.headers().size(), 2u);
+}
+
+TEST(ResponseParser, SkipsInterimAndDecodesChunked) {
+  ResponseParser p;
+  p.Reset(false);
+  std::string in = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nNEXT";
+  ASSERT_EQ(p.Parse(in, false), RState::kComplete);
+  EXPECT_EQ(p.status(), 200);
+  EXPECT_EQ(p.body(), "abc");
+  EXPECT_EQ(in.substr(p.consumed()), "NEXT");
+}
+
+TEST(ResponseParser, BodyUntilCloseAndHead) {
+  ResponseParser p;
+  p.Reset(false);
+  std::string in = "HTTP/1.0 200 OK\r\n\r\nall of it";
+  EXPECT_EQ(p.Parse(in, false), RState::kNeedMore);
+  ASSERT_EQ(p.Parse(in, true), RState::kComplete);
+  EXPECT_EQ(p.body(), "all of it");
+  EXPECT_FALSE(p.keep_alive());
+  ResponseParser h;
+  h.Reset(true);
+  ASSERT_EQ(h.Parse("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", false), RState::kComplete);
+  EXPECT_EQ(h.body(), "");
+}
+
+TEST(ResponseParser, Errors) {
+  for (std::string bad : {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 20x OK\r\n\r\n", "HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",
+                          "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"}) {
+    ResponseParser p;
+    p.Reset(false);
+    EXPECT_EQ(p.Parse(bad, false), RState::kError) << bad;
+    EXPECT_FALSE(p.error().empty());
+  }
+  ResponseParser cut;
+  cut.Reset(false);
+  EXPECT_EQ(cut.Parse("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", true), RState::kError);
+}
+
+}  // namespace
+}  // namespace ofn::net
