@@ -287,6 +287,8 @@ class HttpServer::Impl {
   Status Bind();
   void StartThreads();
   int port() const { return port_; }
+  Reactor& reactor(int index) { return *loops_.at(index)->reactor; }
+  int loop_count() const { return static_cast<int>(loops_.size()); }
   bool Shutdown(std::chrono::milliseconds drain);
 
  private:
@@ -1001,6 +1003,8 @@ void Responder::Send(HttpResponse response) {
 }
 
 int HttpServer::port() const { return impl_->port(); }
+Reactor& HttpServer::reactor(int index) { return impl_->reactor(index); }
+int HttpServer::loops() const { return impl_->loop_count(); }
 
 bool HttpServer::Shutdown(std::chrono::milliseconds drain) { return impl_->Shutdown(drain); }
 

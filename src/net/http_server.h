@@ -51,6 +51,7 @@ class Reactor {
 // the loop's thread. Dropping it unsent answers 500, so a client never hangs.
 class Responder {
  public:
+  Responder() = default;  // empty: Send() does nothing
   Responder(Responder&& other) noexcept;
   Responder& operator=(Responder&& other) noexcept;
   Responder(const Responder&) = delete;
@@ -93,6 +94,9 @@ class HttpServer {
   ~HttpServer();
 
   int port() const;
+  // Loop `index`'s reactor, to Post work to it from outside a handler.
+  Reactor& reactor(int index);
+  int loops() const;
   // Stops accepting, closes idle connections and waits up to `drain` for the
   // requests in flight. True when everything finished in time.
   bool Shutdown(std::chrono::milliseconds drain);

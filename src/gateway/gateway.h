@@ -1,0 +1,87 @@
+// Gateway: the HTTP entry point of every sync function, with the activator.
+//
+// Requests are routed by Host (exact) or by path prefix (the prefix is
+// removed before the instance sees the path), then proxied over keep-alive
+// connections to the ready instance with the fewest requests outstanding,
+// never past the function's containerConcurrency (excess waits). While a
+// function has no ready instance, requests wait in a bounded queue (full, or
+// waiting past its deadline: 503 with the reason) and the listener is told at
+// once, so it can start one. A request is retried on another instance only
+// when it never reached one.
+//
+// The data path is one event-loop thread: proxying needs no more than one
+// core to outrun the instances behind it, and all routing state stays on that
+// thread without locks. Upsert/Remove/SetEndpoints/Stats are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "gateway/upstream.h"
+#include "net/http_server.h"
+#include "ofn/status.h"
+
+namespace ofn::gateway {
+
+struct RouteSpec {
+  std::string key;                          // "namespace/name"
+  std::vector<std::string> hosts;           // exact Host values (any port)
+  std::vector<std::string> path_prefixes;   // "/default/hello": removed before forwarding
+  int container_concurrency = 0;            // per instance; 0 = unlimited
+  std::chrono::milliseconds timeout{60000};       // one request, once forwarded
+  size_t queue_limit = 1000;                      // requests waiting for an instance or a slot
+  std::chrono::milliseconds queue_timeout{30000}; // how long one may wait
+};
+
+// Counters per function; read from any thread.
+struct FunctionStats {
+  int64_t in_flight = 0;  // forwarded, not yet answered
+  int64_t queued = 0;     // waiting in the activator
+  int64_t requests = 0;   // answered, any status
+  int64_t errors = 0;     // answered 5xx by the gateway or the instance
+  int64_t cold_waits = 0; // requests that found no instance and waited for one
+};
+
+// Told about demand, on the gateway's thread: must not block.
+class GatewayListener {
+ public:
+  virtual ~GatewayListener() = default;
+  // A request is waiting and the function has no ready instance.
+  virtual void OnDemand(const std::string& key) = 0;
+  // Requests in flight plus queued changed (the autoscaler's input).
+  virtual void OnConcurrency(const std::string& key, int concurrency) {}
+};
+
+class Gateway {
+ public:
+  struct Options {
+    std::string host = "0.0.0.0";
+    int port = 8080;
+    net::ParseLimits limits;
+  };
+
+  static Result<std::unique_ptr<Gateway>> Start(Options options, GatewayListener* listener);
+  ~Gateway();
+
+  int port() const;
+  void Upsert(RouteSpec route);
+  void Remove(const std::string& key);
+  // The function's ready instances; requests waiting for one are sent now.
+  void SetEndpoints(const std::string& key, std::vector<Endpoint> ready);
+  FunctionStats Stats(const std::string& key) const;
+  bool Shutdown(std::chrono::milliseconds drain);
+
+  struct State;
+
+ private:
+  Gateway() = default;
+  std::unique_ptr<net::HttpServer> server_;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace ofn::gateway

@@ -1,0 +1,71 @@
+// Spawn: starts one child process the fast way, with exactly the file
+// descriptors, environment, process group, cgroup and rlimit an instance
+// needs.
+//
+// The child is created with clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD): it
+// borrows the parent's memory until execve, so starting costs the same
+// however big the server is (fork() copies page tables: slower as the server
+// grows; spawn_test measures both). The price is that the child may only make
+// system calls before exec: everything (argv, envp, resolved path) is
+// prepared in the parent, and errors before exec are handed back through
+// memory shared with the parent. The child:
+//   - has its own process group (pgid = pid), default signal dispositions and
+//     an empty signal mask;
+//   - gets /dev/null as stdin, `output_fd` as stdout and stderr, `listen_fd`
+//     (if any) as fd 3 with LISTEN_PID=<its pid> in its environment, and no
+//     other descriptor (close_range), whatever other threads opened meanwhile;
+//   - joins the cgroup whose cgroup.procs is `cgroup_procs_fd` before exec;
+//   - is SIGKILLed when the thread that spawned it dies (PR_SET_PDEATHSIG), so
+//     a `kill -9` of the server leaves no instance behind: spawn from a
+//     thread that lives as long as the children should.
+// The child's exit signal is 0, not SIGCHLD: a server that ignores SIGCHLD
+// or reaps with waitpid(-1) cannot take our children's exit statuses. Wait for
+// it with waitid(P_PIDFD, pidfd, ..., WEXITED | __WALL) (see WaitPidfd).
+//
+// Thread-safety: Spawn may be called from several threads at once.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ofn/status.h"
+#include "runtime/instance_state.h"
+
+namespace ofn::runtime {
+
+struct SpawnRequest {
+  std::string path;               // the executable (see ResolveExecutable)
+  std::vector<std::string> argv;  // argv[0] included
+  std::vector<std::string> env;   // "NAME=value"; with listen_fd, LISTEN_PID is added
+  std::string working_dir;        // empty: the parent's
+  int output_fd = -1;             // stdout and stderr; -1: /dev/null
+  int listen_fd = -1;             // becomes fd 3; -1: none
+  int cgroup_procs_fd = -1;       // an open cgroup.procs to join; -1: stay
+  int64_t rlimit_as = 0;          // RLIMIT_AS in bytes; 0: inherited
+  bool kill_with_parent = true;   // PR_SET_PDEATHSIG(SIGKILL)
+};
+
+struct SpawnedChild {
+  pid_t pid = 0;
+  int pidfd = -1;  // O_CLOEXEC; the caller closes it after reaping
+};
+
+// Errors name the step that failed in the child ("chdir /x: No such file or
+// directory", "exec /bin/nope: ..."); the failed child is reaped.
+Result<SpawnedChild> Spawn(const SpawnRequest& request);
+
+// Finds what execve should run for `command`: a name without '/' is searched
+// in `path_env` (a PATH value); a relative path is taken from `working_dir`
+// when given. NOT_FOUND or PERMISSION_DENIED (not executable) otherwise.
+Result<std::string> ResolveExecutable(const std::string& command, const std::string& path_env,
+                                      const std::string& working_dir);
+
+// Reaps the child (blocking until it has ended) and tells how it ended.
+Result<ExitInfo> WaitPidfd(int pidfd);
+// Reaps the child if it has ended; nullopt while it still runs.
+Result<std::optional<ExitInfo>> TryWaitPidfd(int pidfd);
+
+}  // namespace ofn::runtime
