@@ -110,8 +110,12 @@ Result<std::string> RenderCrdBundleSource(const nlohmann::json& bundle) {
   out += "// Pieces of at most 4000 bytes: compilers limit the length of one literal.\n";
   out += "constexpr const char* kParts[] = {\n";
   constexpr std::size_t kPiece = 4000;
-  for (std::size_t i = 0; i < text.size(); i += kPiece) {
-    out += "R\"ofn(" + text.substr(i, kPiece) + ")ofn\",\n";
+  for (std::size_t i = 0; i < text.size();) {
+    std::size_t n = std::min(kPiece, text.size() - i);
+    // Never split a UTF-8 sequence between two literals.
+    while (i + n < text.size() && n > 1 && (static_cast<unsigned char>(text[i + n]) & 0xC0) == 0x80) --n;
+    out += "R\"ofn(" + text.substr(i, n) + ")ofn\",\n";
+    i += n;
   }
   out += "};\n\n}  // namespace\n\n";
   out += "std::string EmbeddedCrdSchemas() {\n";

@@ -39,7 +39,8 @@ const Registry& Get() {
       info.plural = k.value("plural", "");
       info.namespaced = k.value("namespaced", true);
       info.storage_version = k.value("storage", "");
-      for (const auto& [version, schema] : k.value("versions", nlohmann::json::object()).items()) {
+      const nlohmann::json versions = k.value("versions", nlohmann::json::object());
+      for (const auto& [version, schema] : versions.items()) {
         info.versions.push_back(version);
         auto entry = std::make_unique<VersionEntry>();
         entry->schema = schema;

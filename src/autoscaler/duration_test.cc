@@ -63,7 +63,9 @@ TEST(DurationTest, RejectsWhatGoRejects) {
   for (const char* text : bad) {
     auto got = ParseGoDuration(text);
     EXPECT_FALSE(got.ok()) << "accepted \"" << text << "\"";
-    if (!got.ok()) EXPECT_EQ(got.status().code(), StatusCode::kInvalidArgument);
+    if (!got.ok()) {
+      EXPECT_EQ(got.status().code(), StatusCode::kInvalidArgument);
+    }
   }
 }
 

@@ -15,6 +15,14 @@
 // sooner and changes no result otherwise), and at once whenever a Record call
 // returns true: load arrived while the function is at zero (Knative's "poke").
 //
+// Where one machine differs from a cluster: every function is reachable (no
+// traffic split), so min-scale always applies; the gateway is always in the
+// request path, so Knative's Serve/Proxy switch and activator probe have no
+// counterpart and the excess burst capacity is reported for the gateway to
+// use as it sees fit; with no instance ready, quiet seconds are not recorded
+// (nothing to scrape), so the first burst after a long idle is averaged over
+// its own seconds, as in Knative.
+//
 // Times come from the caller (from an injected Clock), so tests are
 // deterministic. Not thread-safe: the caller serialises all calls, e.g. on
 // the gateway's event loop or under the function's mutex.

@@ -37,7 +37,7 @@ struct EndpointState {
 };
 
 struct Pending {
-  std::string request;  // serialized for the instance
+  std::string request;  // serialized for the instance; lent to the pool while forwarded
   bool head = false;
   net::Responder responder;
   Clock::time_point arrived;
@@ -155,8 +155,7 @@ void Gateway::State::Forward(const std::shared_ptr<Fn>& fn, const std::shared_pt
   ++p->attempts;
   fn->counters->in_flight.fetch_add(1, std::memory_order_relaxed);
   Concurrency(fn);
-  std::string request = p->request;  // kept in p for a retry
-  pool->Send(ep->ep, std::move(request), p->head, Clock::now() + fn->route.timeout,
+  pool->Send(ep->ep, std::move(p->request), p->head, Clock::now() + fn->route.timeout,
              [this, fn, ep, p](UpstreamResult r) mutable {
                --ep->outstanding;
                --fn->active;
@@ -171,6 +170,7 @@ void Gateway::State::Forward(const std::shared_ptr<Fn>& fn, const std::shared_pt
                  resp.set_body(std::move(u.body));
                  Answer(fn, *p, std::move(resp));
                } else if (r.never_reached && p->attempts < 3) {
+                 p->request = std::move(r.request);
                  // Safe to try again: the instance never saw it. The failed
                  // one sorts last until the controller updates the endpoints.
                  ++ep->failures;
@@ -279,19 +279,23 @@ Result<std::unique_ptr<Gateway>> Gateway::Start(Options options, GatewayListener
 }
 
 Gateway::~Gateway() {
-  if (server_) {
-    server_->Shutdown(std::chrono::milliseconds(0));
-    // Close pooled connections on the loop before it goes away.
+  if (!server_) return;
+  State* st = state_.get();
+  if (!stopped_) {
+    // Close pooled connections on the loop while it still runs.
     std::promise<void> done;
-    State* st = state_.get();
     st->reactor->Post([st, &done] {
       st->fns.clear();
       st->pool.reset();
       done.set_value();
     });
     done.get_future().wait_for(std::chrono::seconds(5));
-    server_.reset();
   }
+  server_->Shutdown(std::chrono::milliseconds(0));
+  // After a drained Shutdown() the loop no longer runs: nothing races us.
+  if (st->pool) st->pool->Abandon();
+  st->fns.clear();
+  server_.reset();
 }
 
 int Gateway::port() const { return server_->port(); }
@@ -378,6 +382,9 @@ FunctionStats Gateway::Stats(const std::string& key) const {
   return s;
 }
 
-bool Gateway::Shutdown(std::chrono::milliseconds drain) { return server_->Shutdown(drain); }
+bool Gateway::Shutdown(std::chrono::milliseconds drain) {
+  stopped_ = true;
+  return server_->Shutdown(drain);
+}
 
 }  // namespace ofn::gateway

@@ -82,6 +82,7 @@ class Gateway {
   Gateway() = default;
   std::unique_ptr<net::HttpServer> server_;
   std::shared_ptr<State> state_;
+  bool stopped_ = false;
 };
 
 }  // namespace ofn::gateway

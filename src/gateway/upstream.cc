@@ -14,6 +14,8 @@
 
 namespace ofn::gateway {
 
+constexpr auto kSweepEvery = std::chrono::milliseconds(20);
+
 struct UpstreamPool::Conn {
   Endpoint ep;
   int fd = -1;
@@ -22,24 +24,30 @@ struct UpstreamPool::Conn {
   bool reused = false;    // it came from the idle pool
   bool got_bytes = false; // some of the answer arrived
   bool head = false;
-  std::string out;
+  std::string out;  // the request; kept until answered for a retry
   size_t out_off = 0;
   std::string in;
   net::ResponseParser parser;
   Callback cb;
-  uint64_t timer = 0;
-  std::string request;  // kept for the one transparent retry of a stale connection
   std::chrono::steady_clock::time_point deadline;
 };
 
 UpstreamPool::UpstreamPool(net::Reactor& reactor, Options options) : reactor_(reactor), options_(options) {}
 
 UpstreamPool::~UpstreamPool() {
+  if (sweep_timer_) reactor_.CancelTimer(sweep_timer_);
   for (auto& [c, owned] : all_) {
-    if (c->timer) reactor_.CancelTimer(c->timer);
     reactor_.Unwatch(c->fd);
     close(c->fd);
   }
+}
+
+void UpstreamPool::Abandon() {
+  for (auto& [c, owned] : all_) close(c->fd);
+  all_.clear();
+  idle_.clear();
+  busy_ = 0;
+  sweep_timer_ = 0;
 }
 
 size_t UpstreamPool::idle_connections() const {
@@ -83,7 +91,7 @@ UpstreamPool::Conn* UpstreamPool::Connect(const Endpoint& ep, Status* error) {
 void UpstreamPool::Send(const Endpoint& ep, std::string request, bool head,
                         std::chrono::steady_clock::time_point deadline, Callback cb) {
   Conn* c = nullptr;
-  auto it = idle_.find(ep.Key());
+  auto it = idle_.find(ep);
   if (it != idle_.end() && !it->second.empty()) {
     c = it->second.back();
     it->second.pop_back();
@@ -95,6 +103,7 @@ void UpstreamPool::Send(const Endpoint& ep, std::string request, bool head,
       UpstreamResult r;
       r.response = error;
       r.never_reached = true;
+      r.request = std::move(request);
       cb(std::move(r));
       return;
     }
@@ -105,28 +114,35 @@ void UpstreamPool::Send(const Endpoint& ep, std::string request, bool head,
 void UpstreamPool::Dispatch(Conn* c, std::string request, bool head, std::chrono::steady_clock::time_point deadline,
                             Callback cb) {
   c->busy = true;
+  ++busy_;
   c->got_bytes = false;
   c->head = head;
-  c->out = request;
+  c->out = std::move(request);
   c->out_off = 0;
-  c->request = std::move(request);
   c->in.clear();
   c->parser.Reset(head);
   c->cb = std::move(cb);
   c->deadline = deadline;
-  c->timer = reactor_.AddTimer(deadline, [this, c] {
-    c->timer = 0;
+  if (!sweep_timer_) {
+    sweep_timer_ = reactor_.AddTimer(std::chrono::steady_clock::now() + kSweepEvery, [this] { ExpireTimeouts(); });
+  }
+  if (!c->connecting) OnEvents(c, EPOLLOUT | EPOLLIN);
+}
+
+void UpstreamPool::ExpireTimeouts() {
+  sweep_timer_ = 0;
+  auto now = std::chrono::steady_clock::now();
+  std::vector<Conn*> late;
+  for (auto& [c, owned] : all_) {
+    if (c->busy && c->deadline <= now) late.push_back(c);
+  }
+  for (Conn* c : late) {
     UpstreamResult r;
     r.response = Status::DeadlineExceeded("instance " + c->ep.Key() + " did not answer in time");
     r.never_reached = c->out_off == 0;
     Finish(c, std::move(r), false);
-  });
-  Start(c);
-}
-
-// Writes what it can and reads what has arrived.
-void UpstreamPool::Start(Conn* c) {
-  if (!c->connecting) OnEvents(c, EPOLLOUT | EPOLLIN);
+  }
+  if (busy_ > 0) sweep_timer_ = reactor_.AddTimer(now + kSweepEvery, [this] { ExpireTimeouts(); });
 }
 
 void UpstreamPool::OnEvents(Conn* c, uint32_t events) {
@@ -134,7 +150,7 @@ void UpstreamPool::OnEvents(Conn* c, uint32_t events) {
     // Writable edges are noise on an idle connection; anything readable means
     // the instance closed it (or sent junk): either way it is done.
     if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
-    auto& v = idle_[c->ep.Key()];
+    auto& v = idle_[c->ep];
     v.erase(std::remove(v.begin(), v.end(), c), v.end());
     Destroy(c);
     return;
@@ -213,19 +229,16 @@ void UpstreamPool::OnEvents(Conn* c, uint32_t events) {
 }
 
 void UpstreamPool::Finish(Conn* c, UpstreamResult result, bool reusable) {
-  if (c->timer) {
-    reactor_.CancelTimer(c->timer);
-    c->timer = 0;
-  }
   Callback cb = std::move(c->cb);
   c->busy = false;
+  --busy_;
   bool stale = !result.response.ok() && result.never_reached && c->reused;
-  std::string request = std::move(c->request);
+  std::string request = std::move(c->out);
   Endpoint ep = c->ep;
   bool head = c->head;
   auto deadline = c->deadline;
-  if (reusable && idle_[ep.Key()].size() < options_.max_idle_per_endpoint) {
-    idle_[ep.Key()].push_back(c);
+  if (reusable && idle_[ep].size() < options_.max_idle_per_endpoint) {
+    idle_[ep].push_back(c);
   } else {
     Destroy(c);
   }
@@ -241,11 +254,12 @@ void UpstreamPool::Finish(Conn* c, UpstreamResult result, bool reusable) {
     }
     result.response = error;
   }
+  if (!result.response.ok()) result.request = std::move(request);
   cb(std::move(result));
 }
 
 void UpstreamPool::Forget(const Endpoint& ep) {
-  auto it = idle_.find(ep.Key());
+  auto it = idle_.find(ep);
   if (it == idle_.end()) return;
   std::vector<Conn*> conns = std::move(it->second);
   idle_.erase(it);
@@ -253,7 +267,7 @@ void UpstreamPool::Forget(const Endpoint& ep) {
 }
 
 void UpstreamPool::Destroy(Conn* c) {
-  if (c->timer) reactor_.CancelTimer(c->timer);
+  if (c->busy) --busy_;
   reactor_.Unwatch(c->fd);
   close(c->fd);
   all_.erase(c);

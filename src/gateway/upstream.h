@@ -29,6 +29,10 @@ struct Endpoint {
   bool operator==(const Endpoint&) const = default;
 };
 
+struct EndpointHash {
+  size_t operator()(const Endpoint& e) const { return std::hash<std::string>()(e.host) * 31 + std::hash<int>()(e.port); }
+};
+
 struct UpstreamResponse {
   int status = 0;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -38,6 +42,7 @@ struct UpstreamResponse {
 struct UpstreamResult {
   Result<UpstreamResponse> response = Status::Internal("no answer yet");
   bool never_reached = false;  // on failure: the instance cannot have seen the request
+  std::string request;         // on failure: the request, handed back for a retry elsewhere
 };
 
 class UpstreamPool {
@@ -60,21 +65,28 @@ class UpstreamPool {
   // Closes idle connections to an endpoint that is going away.
   void Forget(const Endpoint& ep);
   size_t idle_connections() const;
+  // Closes every connection without touching the reactor, whose loop has
+  // stopped; callbacks are dropped unanswered.
+  void Abandon();
 
   struct Conn;
 
  private:
   void Dispatch(Conn* c, std::string request, bool head, std::chrono::steady_clock::time_point deadline, Callback cb);
-  void Start(Conn* c);
   void OnEvents(Conn* c, uint32_t events);
   void Finish(Conn* c, UpstreamResult result, bool reusable);
   void Destroy(Conn* c);
   Conn* Connect(const Endpoint& ep, Status* error);
+  void ExpireTimeouts();
 
   net::Reactor& reactor_;
   Options options_;
-  std::unordered_map<std::string, std::vector<Conn*>> idle_;
+  std::unordered_map<Endpoint, std::vector<Conn*>, EndpointHash> idle_;
   std::unordered_map<Conn*, std::unique_ptr<Conn>> all_;
+  // Deadlines are checked by one periodic timer, armed while requests are
+  // out, instead of a timer per request.
+  size_t busy_ = 0;
+  uint64_t sweep_timer_ = 0;
 };
 
 }  // namespace ofn::gateway

@@ -34,7 +34,7 @@ Status WriteAll(int fd, std::string_view data) {
 Result<std::unique_ptr<CappedLog>> CappedLog::Open(std::string path, std::size_t cap_bytes) {
   if (cap_bytes == 1) cap_bytes = 2;
   std::unique_ptr<CappedLog> log(new CappedLog(std::move(path), cap_bytes));
-  log->cur_fd_ = ::open(log->path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  log->cur_fd_ = ::open(log->path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
   if (log->cur_fd_ < 0) return Errno("open log " + log->path_);
   ::unlink((log->path_ + ".1").c_str());  // a previous instance's
   return log;
@@ -48,7 +48,7 @@ CappedLog::~CappedLog() {
 Status CappedLog::Rotate() {
   std::string old = path_ + ".1";
   if (::rename(path_.c_str(), old.c_str()) != 0) return Errno("rotate log " + path_);
-  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return Errno("open log " + path_);
   if (prev_fd_ >= 0) ::close(prev_fd_);
   prev_fd_ = cur_fd_;

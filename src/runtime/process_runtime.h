@@ -25,7 +25,8 @@
 // an OnChange callback. Start/Stop/Remove run on the runtime's thread and
 // wait for it (tens of microseconds). OnChange callbacks run on the
 // runtime's thread, one at a time, in the order of the changes; a callback
-// may come for an instance before Start() has returned its id to the caller.
+// may come for an instance before Start() has returned its id to the caller,
+// and State() may show a change a moment before its callback runs.
 #pragma once
 
 #include <chrono>
@@ -72,7 +73,8 @@ class ProcessRuntime {
   // port is taken), INTERNAL (log file, pipes).
   Result<InstanceId> Start(const InstanceSpec& spec);
   // SIGTERM to the instance's process group, SIGKILL after spec.stop_grace;
-  // no more restarts. With `wait`, returns once the process has been reaped.
+  // no more restarts. With `wait`, returns once the process has been reaped
+  // (not from an OnChange callback: FAILED_PRECONDITION).
   Status Stop(InstanceId id, bool wait);
   // Forgets a terminal instance (FAILED_PRECONDITION while it is not).
   Status Remove(InstanceId id);

@@ -207,7 +207,7 @@ Result<SpawnedChild> Spawn(const SpawnRequest& req) {
   std::memset(&all, 0xff, sizeof all);
   SetMask(&all, &old);
   int pidfd = -1;
-  pid_t pid = ::clone(ChildMain, static_cast<char*>(stack) + kChildStack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD, &a,
+  pid_t pid = ::clone(ChildMain, static_cast<char*>(stack) + kChildStack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &a,
                       &pidfd);
   int clone_err = errno;
   SetMask(&old, nullptr);

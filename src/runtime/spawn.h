@@ -18,9 +18,8 @@
 //   - is SIGKILLed when the thread that spawned it dies (PR_SET_PDEATHSIG), so
 //     a `kill -9` of the server leaves no instance behind: spawn from a
 //     thread that lives as long as the children should.
-// The child's exit signal is 0, not SIGCHLD: a server that ignores SIGCHLD
-// or reaps with waitpid(-1) cannot take our children's exit statuses. Wait for
-// it with waitid(P_PIDFD, pidfd, ..., WEXITED | __WALL) (see WaitPidfd).
+// Reap the child only through its pidfd (WaitPidfd): the server must neither
+// ignore SIGCHLD nor reap with waitpid(-1), or exit statuses are lost.
 //
 // Thread-safety: Spawn may be called from several threads at once.
 #pragma once
