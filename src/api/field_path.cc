@@ -1,5 +1,7 @@
 #include "api/field_path.h"
 
+#include <nlohmann/json.hpp>
+
 namespace ofn::api {
 
 std::string EscapePointerToken(std::string_view token) {
@@ -45,9 +47,28 @@ bool PointerHasPrefix(std::string_view pointer, std::string_view prefix) {
   return pointer.size() == prefix.size() || pointer[prefix.size()] == '/';
 }
 
-FieldPath FieldPath::FromPointer(std::string_view pointer) {
+FieldPath FieldPath::FromPointer(std::string_view pointer, const nlohmann::json* root) {
   FieldPath p;
-  for (const std::string& token : SplitPointer(pointer)) p = p.Child(token);
+  const nlohmann::json* v = root;
+  for (const std::string& token : SplitPointer(pointer)) {
+    if (v != nullptr && v->is_array()) {
+      std::size_t i = 0;
+      bool numeric = !token.empty() && token.size() < 10 && token.find_first_not_of("0123456789") == std::string::npos;
+      if (numeric) i = std::stoul(token);
+      if (numeric && i < v->size()) {
+        p = p.Index(i);
+        v = &(*v)[i];
+        continue;
+      }
+      v = nullptr;
+    } else if (v != nullptr && v->is_object()) {
+      auto it = v->find(token);
+      v = it == v->end() ? nullptr : &*it;
+    } else {
+      v = nullptr;
+    }
+    p = p.Child(token);
+  }
   return p;
 }
 

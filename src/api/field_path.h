@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,8 +18,9 @@ namespace ofn::api {
 class FieldPath {
  public:
   FieldPath() = default;
-  // Parses a JSON pointer; every segment is taken as a field name.
-  static FieldPath FromPointer(std::string_view pointer);
+  // Parses a JSON pointer; every segment is taken as a field name, except
+  // that with `root` given, tokens that index a list there print as [i].
+  static FieldPath FromPointer(std::string_view pointer, const nlohmann::json* root = nullptr);
 
   FieldPath Child(std::string_view field) const;  // .field
   FieldPath Key(std::string_view key) const;      // [key]

@@ -186,12 +186,8 @@ json ResolvePlain(const std::string& s, Special* special) {
     double d = 0;
     auto [ptr, ec] = std::from_chars(plain.data() + (plain[0] == '+' ? 1 : 0), plain.data() + plain.size(), d);
     if (ec == std::errc() && ptr == plain.data() + plain.size() && std::isfinite(d)) return d;
-    if (ec == std::errc::result_out_of_range) {
-      *special = Special::kNotJson;
-      return s;
-    }
   }
-  return s;
+  return s;  // e.g. 1e999: out of a double's range, so go-yaml keeps the text
 }
 
 // Map keys become strings as sigs.k8s.io/yaml makes them: booleans "true",

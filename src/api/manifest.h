@@ -54,7 +54,7 @@ struct Document {
 struct ParseLimits {
   std::size_t max_bytes = 8u << 20;     // whole input
   int max_depth = 100;                  // nesting of maps and lists
-  std::size_t max_nodes = 1u << 20;     // per document, after expanding aliases
+  std::size_t max_nodes = 1u << 18;     // per document, after expanding aliases
 };
 
 // Errors (a Status naming source and line): syntax errors, non-UTF-8 text,

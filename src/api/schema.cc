@@ -450,6 +450,7 @@ Schema::FieldInfo Schema::Lookup(const nlohmann::json& root, std::string_view po
     s = next;
   }
   info.kind = s->typed() ? FieldInfo::Kind::kTyped : FieldInfo::Kind::kUntyped;
+  info.type = s->int_or_string ? "int-or-string" : s->type == Node::Type::kAny ? "" : TypeName(s->type);
   info.required = s->required;
   return info;
 }

@@ -43,6 +43,7 @@ class Schema {
       kTyped,      // has a type (or is int-or-string): a value of another type is an error
     };
     Kind kind = Kind::kUnknown;
+    std::string type;                   // "string", ..., "int-or-string"; "" when untyped
     std::vector<std::string> required;  // for objects
   };
 

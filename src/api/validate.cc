@@ -187,18 +187,20 @@ ValidationReport Validate(const Document& doc) {
   const std::string status_pointer = "/status";
   for (Diagnostic& d : outcome.errors) {
     if (PointerHasPrefix(d.pointer, status_pointer)) continue;
-    report.errors.push_back(doc.At(FieldPath::FromPointer(d.pointer), std::move(d.message)));
-    report.errors.back().path = d.path;
+    d.source = doc.source;
+    d.position = doc.PositionOf(d.pointer);
+    report.errors.push_back(std::move(d));
   }
   CheckMetadata(doc, *info, &report);
 
   std::vector<std::string> skip = {status_pointer};
   for (Diagnostic& d : outcome.unknown) {
     if (PointerHasPrefix(d.pointer, status_pointer) || IsObjectMetaField(d.pointer)) continue;
-    Diagnostic note = doc.At(FieldPath::FromPointer(d.pointer), kIgnoredUnknown);
-    note.path = d.path;
+    d.source = doc.source;
+    d.position = doc.PositionOf(d.pointer);
+    d.message = kIgnoredUnknown;
     skip.push_back(d.pointer);
-    report.ignored.push_back(std::move(note));
+    report.ignored.push_back(std::move(d));
   }
   if (auto st = doc.object.find("status"); st != doc.object.end() && !st->is_null()) {
     report.ignored.push_back(doc.At(FieldPath().Child("status"), "ignored: status is written by Ofn"));

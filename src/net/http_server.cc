@@ -9,7 +9,9 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -285,6 +287,7 @@ class HttpServer::Impl {
 
   Status Listen();
   Status Bind();
+  Status BindUnix();
   void StartThreads();
   int port() const { return port_; }
   Reactor& reactor(int index) { return *loops_.at(index)->reactor; }
@@ -353,6 +356,9 @@ Status HttpServer::Impl::Listen() {
     listen_fd_ = opts_.listen_fd;
     fcntl(listen_fd_, F_SETFL, fcntl(listen_fd_, F_GETFL) | O_NONBLOCK);
     fcntl(listen_fd_, F_SETFD, FD_CLOEXEC);
+  } else if (!opts_.unix_path.empty()) {
+    Status s = BindUnix();
+    if (!s.ok()) return s;
   } else {
     Status s = Bind();
     if (!s.ok()) return s;
@@ -360,8 +366,32 @@ Status HttpServer::Impl::Listen() {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (ss.ss_family == AF_UNIX) return Status::Ok();
   port_ = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
                                          : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  return Status::Ok();
+}
+
+Status HttpServer::Impl::BindUnix() {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (opts_.unix_path.size() >= sizeof addr.sun_path) {
+    return Status::InvalidArgument("socket path too long: " + opts_.unix_path);
+  }
+  std::memcpy(addr.sun_path, opts_.unix_path.c_str(), opts_.unix_path.size() + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::Unavailable(std::string("socket: ") + strerror(errno));
+  unlink(opts_.unix_path.c_str());  // a socket file left by a server that died
+  // Only the owner may connect: the socket is the API's only credential.
+  mode_t old = umask(0177);
+  int rc = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  umask(old);
+  if (rc != 0 || listen(fd, 128) != 0) {
+    std::string err = strerror(errno);
+    close(fd);
+    return Status::Unavailable("cannot listen on " + opts_.unix_path + ": " + err);
+  }
+  listen_fd_ = fd;
   return Status::Ok();
 }
 
@@ -960,6 +990,7 @@ HttpServer::Impl::~Impl() {
     close(L->wakefd);
   }
   if (listen_fd_ >= 0) close(listen_fd_);
+  if (!opts_.unix_path.empty()) unlink(opts_.unix_path.c_str());
 }
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

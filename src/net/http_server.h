@@ -78,6 +78,9 @@ struct HttpServerOptions {
   // A listening socket to adopt instead of binding host:port (socket
   // activation: the platform creates it so an instance is routable at once).
   int listen_fd = -1;
+  // Listen on this Unix socket path instead of TCP (created 0600; a stale
+  // socket file is replaced).
+  std::string unix_path;
   int loops = 0;    // 0 = number of CPUs available to the process
   ParseLimits limits;
   std::chrono::milliseconds read_timeout{30000};   // a started request must arrive within this

@@ -2,9 +2,10 @@
 // limits, and the cgroup v2 files that do it.
 //
 // When a writable cgroup2 hierarchy is mounted (/sys/fs/cgroup, or
-// /sys/fs/cgroup/unified on hybrid hosts), each instance runs in its own
-// cgroup <mount><own cgroup>/ofn/<server pid>/<id>-<name>: the child joins it
-// before exec, so a whole instance (grandchildren included) is killed with
+// /sys/fs/cgroup/unified on hybrid hosts), each process of an instance runs
+// in a cgroup of its own, <mount><own cgroup>/ofn/<server pid>/<id>-<name>.<run>
+// (a fresh one per restart: see process_runtime.cc). The child starts inside
+// it, so a whole instance (grandchildren included) is killed with
 // cgroup.kill, and memory.max / cpu.max ("<quota> 100000") limit it when the
 // memory and cpu controllers can be delegated down to it. They cannot when
 // the server's own cgroup also holds processes (cgroup v2's "no internal

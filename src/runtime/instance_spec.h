@@ -52,7 +52,9 @@ struct Resources {
 struct InstanceSpec {
   std::string name;                 // for logs and the cgroup's name, e.g. "default/hello"
   std::vector<std::string> argv;    // argv[0]: a path, or a name looked up in the child's PATH
-  std::vector<std::pair<std::string, std::string>> env;  // later entries win over earlier ones
+  // Later entries win over earlier ones; PORT and LISTEN_* are the runtime's
+  // and replaced (OpenFunction manifests often set PORT=8080).
+  std::vector<std::pair<std::string, std::string>> env;
   // Also pass the server's whole environment (else only PATH, HOME, LANG,
   // LC_ALL, TZ, TMPDIR, USER and LOGNAME pass, unless `env` sets them).
   bool inherit_env = false;

@@ -56,6 +56,7 @@ struct InstanceState {
   bool restart_pending = false;         // kExited, and a restart is scheduled
   std::chrono::milliseconds restart_in{0};
   int restarts = 0;                     // processes started after the first
+  std::chrono::steady_clock::time_point since{};  // when this state was entered
   LimitsInfo limits;
 
   bool terminal() const { return phase == Phase::kFailed || (phase == Phase::kExited && !restart_pending); }

@@ -346,6 +346,7 @@ void ProcessRuntime::Impl::SetState(Instance& inst, InstanceState s) {
   s.limits.memory = inst.plan.memory;
   s.limits.cpu = inst.plan.cpu;
   s.limits.cgroup = inst.cgroup_dir;
+  s.since = SteadyNow();
   inst.state = std::move(s);
   changes.emplace_back(inst.id, inst.state);
 }
@@ -365,6 +366,7 @@ void ProcessRuntime::Impl::RemoveCgroupOf(Instance& inst) {
   KillCgroup(inst.cgroup_dir);
   Status s = RemoveCgroup(inst.cgroup_dir);
   if (!s.ok()) log::Warn("process runtime: cgroup left behind", {{"error", s.message()}});
+  inst.cgroup_dir.clear();
 }
 
 Status ProcessRuntime::Impl::SpawnProcess(Instance& inst) {
@@ -383,6 +385,20 @@ Status ProcessRuntime::Impl::SpawnProcess(Instance& inst) {
     port = *p;
   }
 
+  if (inst.plan.cgroup) {
+    // A fresh cgroup for every process: a cgroup that has seen cgroup.kill
+    // SIGKILLs children cloned into it on some kernels (6.18 does).
+    inst.cgroup_dir = cgroups.base + "/" + CgroupName(inst.id, inst.spec.name) + "." + std::to_string(inst.state.restarts);
+    Status s = CreateInstanceCgroup(inst.cgroup_dir, inst.spec.resources, inst.plan);
+    if (!s.ok()) {
+      // Run it anyway, limited the way a host without cgroups would.
+      log::Warn("process runtime: no cgroup for instance", {{"instance", inst.spec.name}, {"error", s.message()}});
+      ::rmdir(inst.cgroup_dir.c_str());
+      inst.cgroup_dir.clear();
+      inst.plan = PlanLimits(CgroupSupport{}, inst.spec.resources);
+    }
+  }
+
   SpawnRequest req;
   req.path = inst.exe;
   req.argv = inst.spec.argv;
@@ -398,24 +414,22 @@ Status ProcessRuntime::Impl::SpawnProcess(Instance& inst) {
     if (listen_fd >= 0) ::close(listen_fd);
     if (pipefd[0] >= 0) ::close(pipefd[0]);
     if (pipefd[1] >= 0) ::close(pipefd[1]);
-    if (req.cgroup_procs_fd >= 0) ::close(req.cgroup_procs_fd);
+    if (req.cgroup_fd >= 0) ::close(req.cgroup_fd);
+  };
+  auto fail = [&](Status st) {
+    close_all();
+    RemoveCgroupOf(inst);
+    return st;
   };
   if (inst.log) {
-    if (::pipe2(pipefd, O_CLOEXEC) != 0) {
-      close_all();
-      return Status::Internal(std::string("pipe: ") + std::strerror(errno));
-    }
+    if (::pipe2(pipefd, O_CLOEXEC) != 0) return fail(Status::Internal(std::string("pipe: ") + std::strerror(errno)));
     // Only our end is non-blocking: the child blocks when we fall behind.
     ::fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
     req.output_fd = pipefd[1];
   }
   if (!inst.cgroup_dir.empty()) {
-    req.cgroup_procs_fd = ::open((inst.cgroup_dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
-    if (req.cgroup_procs_fd < 0) {
-      int err = errno;
-      close_all();
-      return Status::Internal("open " + inst.cgroup_dir + "/cgroup.procs: " + std::strerror(err));
-    }
+    req.cgroup_fd = ::open(inst.cgroup_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (req.cgroup_fd < 0) return fail(Status::Internal("open " + inst.cgroup_dir + ": " + std::strerror(errno)));
   }
 
   auto child = Spawn(req);
@@ -426,6 +440,7 @@ Status ProcessRuntime::Impl::SpawnProcess(Instance& inst) {
   close_all();
   if (!child.ok()) {
     if (out >= 0) ::close(out);
+    RemoveCgroupOf(inst);
     return child.status();
   }
 
@@ -474,7 +489,6 @@ void ProcessRuntime::Impl::OnTimer(const Timer& t) {
         s.restart_pending = false;
         s.reason = "restart failed: " + st.message();
         SetState(inst, std::move(s));
-        RemoveCgroupOf(inst);
       }
       return;
     }
@@ -500,7 +514,8 @@ void ProcessRuntime::Impl::OnTimer(const Timer& t) {
 
 void ProcessRuntime::Impl::ProbeNow(Instance& inst) {
   const Readiness& r = inst.spec.readiness;
-  inst.probe = std::make_unique<ProbeAttempt>(inst.state.port, r.kind == Readiness::Kind::kHttp ? r.http_path : "");
+  std::string path = r.kind != Readiness::Kind::kHttp ? "" : r.http_path.empty() ? "/" : r.http_path;
+  inst.probe = std::make_unique<ProbeAttempt>(inst.state.port, path);
   switch (inst.probe->Begin()) {
     case ProbeAttempt::Outcome::kSuccess: Ready(inst); return;
     case ProbeAttempt::Outcome::kFailure: ProbeFailed(inst); return;
@@ -579,7 +594,8 @@ void ProcessRuntime::Impl::CloseOutput(Instance& inst) {
 void ProcessRuntime::Impl::OnExit(Instance& inst) {
   auto reaped = TryWaitPidfd(inst.pidfd);
   if (reaped.ok() && !reaped->has_value()) return;  // not yet
-  ExitInfo exit = reaped.ok() ? **reaped : ExitInfo{false, 0, SIGKILL};
+  // Only if someone else reaped it (waitpid(-1), SIGCHLD ignored): see spawn.h.
+  ExitInfo exit = reaped.ok() ? **reaped : ExitInfo{false, 0, 0};
   // What the rest of the group still runs goes with it. The leader is reaped
   // only now, so until here its pid could not have been reused.
   KillGroup(inst, SIGKILL);
@@ -603,16 +619,17 @@ void ProcessRuntime::Impl::OnExit(Instance& inst) {
   InstanceState s = inst.state;
   s.pid = 0;
   s.last_exit = exit;
-  std::string how = exit.ToString();
+  std::string how = reaped.ok() ? exit.ToString() : "exit status lost (" + reaped.status().message() + ")";
   if (inst.ready_timed_out) how = "not ready within " + Millis(inst.spec.readiness.timeout) + ", killed";
   else if (!inst.cgroup_dir.empty() && CgroupOomKilled(inst.cgroup_dir)) how += ", out of memory";
+  s.limits.cgroup.clear();
+  RemoveCgroupOf(inst);
 
   if (inst.stop_requested || !inst.spec.restart) {
     s.phase = Phase::kExited;
     s.restart_pending = false;
     s.reason = (inst.stop_requested ? "stopped: " : "exited: ") + how;
     SetState(inst, std::move(s));
-    RemoveCgroupOf(inst);
     return;
   }
   RestartDecision d = inst.policy.Crashed();
@@ -622,7 +639,6 @@ void ProcessRuntime::Impl::OnExit(Instance& inst) {
     s.reason = CrashLoopReason(d, inst.spec.restart_options, how,
                                inst.log ? inst.log->Tail(kTailLines, kTailBytes) : std::string());
     SetState(inst, std::move(s));
-    RemoveCgroupOf(inst);
     return;
   }
   s.phase = Phase::kExited;
@@ -652,7 +668,6 @@ void ProcessRuntime::Impl::DoStop(Instance& inst) {
   s.restart_pending = false;
   s.reason = "stopped while waiting to restart";
   SetState(inst, std::move(s));
-  RemoveCgroupOf(inst);
 }
 
 ProcessRuntime::ProcessRuntime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -734,17 +749,6 @@ Result<InstanceId> ProcessRuntime::Start(const InstanceSpec& spec) {
     owned->env = std::move(inst->env);
     owned->plan = inst->plan;
     owned->log = std::move(inst->log);
-    if (owned->plan.cgroup) {
-      owned->cgroup_dir = d->cgroups.base + "/" + CgroupName(id, spec.name);
-      Status s = CreateInstanceCgroup(owned->cgroup_dir, spec.resources, owned->plan);
-      if (!s.ok()) {
-        // Run it anyway, limited the way a host without cgroups would.
-        log::Warn("process runtime: no cgroup for instance", {{"instance", spec.name}, {"error", s.message()}});
-        ::rmdir(owned->cgroup_dir.c_str());
-        owned->cgroup_dir.clear();
-        owned->plan = PlanLimits(CgroupSupport{}, spec.resources);
-      }
-    }
     Instance& ref = *owned;
     d->instances.emplace(id, std::move(owned));
     Status s = d->SpawnProcess(ref);

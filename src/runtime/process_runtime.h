@@ -23,10 +23,10 @@
 //
 // Thread-safety: every method may be called from any thread, including from
 // an OnChange callback. Start/Stop/Remove run on the runtime's thread and
-// wait for it (tens of microseconds). OnChange callbacks run on the
-// runtime's thread, one at a time, in the order of the changes; a callback
-// may come for an instance before Start() has returned its id to the caller,
-// and State() may show a change a moment before its callback runs.
+// wait for it (Start for the spawn itself, ~0.1-0.2 ms). OnChange callbacks
+// run on the runtime's thread, one at a time, in the order of the changes; a
+// callback may come for an instance before Start() has returned its id to
+// the caller, and State() may show a change a moment before its callback runs.
 #pragma once
 
 #include <chrono>

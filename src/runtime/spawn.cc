@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -18,8 +19,78 @@
 #define P_PIDFD 3
 #endif
 
+// clone3() for a child on its own stack: glibc has no wrapper, and the child
+// cannot return through a C function (it starts on an empty stack), so the
+// child branch calls fn(arg) and exits right here. Only the kernel ABI is
+// used: syscall preserves every register but rax/rcx/r11 (x86-64), svc every
+// register but x0 (arm64), and the child starts with the parent's registers.
+#if defined(__x86_64__)
+#define OFN_HAVE_CLONE3 1
+asm(R"(
+  .text
+  .globl ofn_runtime_clone3
+  .hidden ofn_runtime_clone3
+  .type ofn_runtime_clone3, @function
+ofn_runtime_clone3:
+  mov %rdx, %r8
+  mov %rcx, %r9
+  mov $435, %eax
+  syscall
+  test %rax, %rax
+  jnz 1f
+  xor %ebp, %ebp
+  mov %r9, %rdi
+  call *%r8
+  mov %eax, %edi
+  mov $60, %eax
+  syscall
+  hlt
+1:
+  ret
+  .size ofn_runtime_clone3, .-ofn_runtime_clone3
+)");
+#elif defined(__aarch64__)
+#define OFN_HAVE_CLONE3 1
+asm(R"(
+  .text
+  .globl ofn_runtime_clone3
+  .hidden ofn_runtime_clone3
+  .type ofn_runtime_clone3, %function
+ofn_runtime_clone3:
+  mov x9, x2
+  mov x10, x3
+  mov x8, #435
+  svc #0
+  cbnz x0, 1f
+  mov x29, xzr
+  mov x0, x10
+  blr x9
+  mov x8, #93
+  svc #0
+1:
+  ret
+  .size ofn_runtime_clone3, .-ofn_runtime_clone3
+)");
+#endif
+
+#ifdef OFN_HAVE_CLONE3
+// Returns the child's pid in the parent, or -errno; never returns in the child.
+extern "C" long ofn_runtime_clone3(void* args, unsigned long size, int (*fn)(void*), void* arg);
+#endif
+
 namespace ofn::runtime {
 namespace {
+
+#ifdef OFN_HAVE_CLONE3
+// struct clone_args of <linux/sched.h> (version 2, with `cgroup`), spelled
+// out: that header's CLONE_* macros clash with glibc's.
+struct CloneArgs {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
+// Cleared once the kernel (or a seccomp filter) refuses clone3 / CLONE_INTO_CGROUP.
+std::atomic<bool> g_clone3_works{true};
+#endif
 
 constexpr size_t kChildStack = 64 * 1024;
 constexpr int kFirstFreeFd = 10;  // sources of the child's fds 0-3 live above this
@@ -35,7 +106,8 @@ struct ChildArgs {
   int stdin_fd;
   int output_fd;
   int listen_fd;
-  int cgroup_fd;
+  int cgroup_fd;    // the cgroup's directory
+  bool join_cgroup;  // write cgroup.procs (when clone3 did not put us there)
   int64_t rlimit_as;
   bool pdeathsig;
   pid_t parent;
@@ -77,7 +149,11 @@ int ChildMain(void* arg) {
       ChildFail(a, kStepParent);
     }
   }
-  if (a->cgroup_fd >= 0 && ::write(a->cgroup_fd, "0", 1) != 1) ChildFail(a, kStepCgroup);
+  if (a->join_cgroup) {
+    int procs = ::openat(a->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    if (procs < 0 || ::write(procs, "0", 1) != 1) ChildFail(a, kStepCgroup);
+    ::close(procs);
+  }
   if (a->rlimit_as > 0) {
     struct rlimit rl {};
     rl.rlim_cur = rl.rlim_max = static_cast<rlim_t>(a->rlimit_as);
@@ -175,7 +251,7 @@ Result<SpawnedChild> Spawn(const SpawnRequest& req) {
   int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull < 0) return Status::Internal(std::string("open /dev/null: ") + std::strerror(errno));
   FdCopy in(devnull), out(req.output_fd >= 0 ? req.output_fd : devnull), listen(req.listen_fd),
-      cgroup(req.cgroup_procs_fd);
+      cgroup(req.cgroup_fd);
   if (!in.ok() || !out.ok() || !listen.ok() || !cgroup.ok()) {
     int err = errno;
     ::close(devnull);
@@ -207,9 +283,34 @@ Result<SpawnedChild> Spawn(const SpawnRequest& req) {
   std::memset(&all, 0xff, sizeof all);
   SetMask(&all, &old);
   int pidfd = -1;
-  pid_t pid = ::clone(ChildMain, static_cast<char*>(stack) + kChildStack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &a,
-                      &pidfd);
-  int clone_err = errno;
+  pid_t pid = -1;
+  int clone_err = 0;
+#ifdef OFN_HAVE_CLONE3
+  // Born inside the cgroup: no moment outside it, and no migration, which
+  // takes the kernel's cgroup_threadgroup_rwsem for writing and so stalls
+  // every fork and thread exit of this (busy, threaded) server meanwhile.
+  if (a.cgroup_fd >= 0 && req.use_clone3 && g_clone3_works.load(std::memory_order_relaxed)) {
+    CloneArgs cl{};
+    cl.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | kCloneIntoCgroup;
+    cl.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+    cl.exit_signal = SIGCHLD;
+    cl.stack = reinterpret_cast<uint64_t>(stack);
+    cl.stack_size = kChildStack;
+    cl.cgroup = static_cast<uint64_t>(a.cgroup_fd);
+    long r = ofn_runtime_clone3(&cl, sizeof cl, ChildMain, &a);
+    if (r > 0) {
+      pid = static_cast<pid_t>(r);
+    } else if (r == -ENOSYS || r == -E2BIG || r == -EINVAL) {
+      g_clone3_works.store(false, std::memory_order_relaxed);  // old kernel or seccomp: the fallback from now on
+    }
+  }
+#endif
+  if (pid < 0) {
+    a.join_cgroup = a.cgroup_fd >= 0;
+    pid = ::clone(ChildMain, static_cast<char*>(stack) + kChildStack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &a,
+                  &pidfd);
+    clone_err = errno;
+  }
   SetMask(&old, nullptr);
   ::munmap(stack, kChildStack);
   ::close(devnull);

@@ -2,7 +2,8 @@
 // descriptors, environment, process group, cgroup and rlimit an instance
 // needs.
 //
-// The child is created with clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD): it
+// The child is created with clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) (clone3
+// with CLONE_INTO_CGROUP when it goes into a cgroup, where available): it
 // borrows the parent's memory until execve, so starting costs the same
 // however big the server is (fork() copies page tables: slower as the server
 // grows; spawn_test measures both). The price is that the child may only make
@@ -14,7 +15,9 @@
 //   - gets /dev/null as stdin, `output_fd` as stdout and stderr, `listen_fd`
 //     (if any) as fd 3 with LISTEN_PID=<its pid> in its environment, and no
 //     other descriptor (close_range), whatever other threads opened meanwhile;
-//   - joins the cgroup whose cgroup.procs is `cgroup_procs_fd` before exec;
+//   - starts in the cgroup `cgroup_fd` (CLONE_INTO_CGROUP; else it writes its
+//     cgroup.procs before exec, a migration that briefly blocks every fork
+//     and thread exit of the server);
 //   - is SIGKILLed when the thread that spawned it dies (PR_SET_PDEATHSIG), so
 //     a `kill -9` of the server leaves no instance behind: spawn from a
 //     thread that lives as long as the children should.
@@ -27,6 +30,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,9 +46,10 @@ struct SpawnRequest {
   std::string working_dir;        // empty: the parent's
   int output_fd = -1;             // stdout and stderr; -1: /dev/null
   int listen_fd = -1;             // becomes fd 3; -1: none
-  int cgroup_procs_fd = -1;       // an open cgroup.procs to join; -1: stay
+  int cgroup_fd = -1;             // an open cgroup directory to start in; -1: stay
   int64_t rlimit_as = 0;          // RLIMIT_AS in bytes; 0: inherited
   bool kill_with_parent = true;   // PR_SET_PDEATHSIG(SIGKILL)
+  bool use_clone3 = true;         // false: join cgroup_fd the slow way (to compare in tests)
 };
 
 struct SpawnedChild {

@@ -1,0 +1,633 @@
+#include "server/manager.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "api/load.h"
+#include "autoscaler/kpa_config.h"
+#include "common/log.h"
+
+namespace ofn::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Json = nlohmann::json;
+
+constexpr char kConcurrencyAnnotation[] = "ofn.io/container-concurrency";
+constexpr char kReadinessAnnotation[] = "ofn.io/readiness";
+
+std::string Now3339() {
+  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Cold-start histogram buckets, in seconds.
+constexpr double kColdBuckets[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+}  // namespace
+
+struct FunctionManager::Fn {
+  std::string key, ns, name;
+  int64_t generation = 0;
+  api::Function spec;
+  bool runnable = false;
+  std::string state = "Created", reason, message;  // serving phase for status
+  std::string build_state = "Skipped";
+  std::optional<autoscaler::KpaScaler> kpa;
+  int container_concurrency = 0;
+  struct Inst {
+    runtime::InstanceState state;
+    Clock::time_point started;
+  };
+  std::map<runtime::InstanceId, Inst> instances;
+  std::vector<runtime::InstanceId> retired;  // ended instances kept for `ofn logs`
+  int desired = 0;
+  std::optional<Clock::time_point> demand_since;  // a request waits at zero
+  int64_t cold_starts = 0;
+  double cold_seconds_sum = 0;
+  std::vector<int64_t> cold_buckets = std::vector<int64_t>(std::size(kColdBuckets), 0);
+  bool status_dirty = true;
+  int instance_seq = 0;
+
+  int Ready() const {
+    int n = 0;
+    for (const auto& [id, i] : instances) n += i.state.phase == runtime::Phase::kReady;
+    return n;
+  }
+  int Live() const {
+    int n = 0;
+    for (const auto& [id, i] : instances) n += i.state.phase == runtime::Phase::kReady || i.state.phase == runtime::Phase::kStarting;
+    return n;
+  }
+};
+
+FunctionManager::FunctionManager(ManagerOptions options, store::Store* store, runtime::ProcessRuntime* runtime,
+                                 gateway::Gateway* gateway)
+    : options_(std::move(options)), store_(store), runtime_(runtime), gateway_(gateway) {
+  gateway_config_.domain = "ofn.local";
+}
+
+FunctionManager::~FunctionManager() { Stop(); }
+
+Status FunctionManager::Start() {
+  runtime_->OnChange([this](runtime::InstanceId id, const runtime::InstanceState& st) { OnInstanceChange(id, st); });
+  subscription_ = store_->Subscribe([this](const store::Change& change) {
+    store::Object obj = change.object;
+    bool deleted = change.type == store::ChangeType::kDeleted;
+    Enqueue([this, obj = std::move(obj), deleted] {
+      if (obj.kind == "Gateway") {
+        ReconcileGateway(deleted ? nullptr : &obj);
+      } else if (obj.kind == "Function") {
+        if (deleted) {
+          Forget(obj.ns + "/" + obj.name);
+        } else {
+          Reconcile(obj);
+        }
+      }
+    });
+  });
+  auto gateways = store_->List("Gateway", "");
+  if (!gateways.ok()) return gateways.status();
+  if (!gateways->empty()) ReconcileGateway(&gateways->front());
+  auto functions = store_->List("Function", "");
+  if (!functions.ok()) return functions.status();
+  for (const auto& obj : *functions) Reconcile(obj);
+  worker_ = std::thread([this] { Worker(); });
+  return Status::Ok();
+}
+
+void FunctionManager::Stop() {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  if (subscription_) store_->Unsubscribe(subscription_);
+  std::vector<runtime::InstanceId> ids;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [id, key] : instance_owner_) ids.push_back(id);
+  }
+  for (auto id : ids) (void)runtime_->Stop(id, false);
+  for (auto id : ids) (void)runtime_->Stop(id, true);
+}
+
+void FunctionManager::Enqueue(std::function<void()> job) {
+  {
+    std::lock_guard lk(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_all();
+}
+
+void FunctionManager::Worker() {
+  auto next_tick = Clock::now();
+  std::unique_lock lk(mu_);
+  while (!stopping_) {
+    cv_.wait_until(lk, next_tick, [&] {
+      if (stopping_ || !jobs_.empty()) return true;
+      for (const auto& [k, fn] : fns_) {
+        if (fn->demand_since && fn->Live() == 0) return true;
+      }
+      return false;
+    });
+    if (stopping_) break;
+    while (!jobs_.empty()) {
+      auto job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lk.unlock();
+      job();
+      lk.lock();
+    }
+    auto now = Clock::now();
+    bool tick = now >= next_tick;
+    if (tick) next_tick = now + options_.tick;
+    std::vector<std::string> keys;
+    for (const auto& [k, fn] : fns_) keys.push_back(k);
+    for (const auto& k : keys) {
+      auto it = fns_.find(k);
+      if (it == fns_.end()) continue;
+      Fn& fn = *it->second;
+      bool urgent = fn.demand_since && fn.Live() == 0;
+      if (tick || urgent) {
+        lk.unlock();
+        Scale(fn, now, urgent);
+        lk.lock();
+      }
+      if (fn.status_dirty) {
+        fn.status_dirty = false;
+        lk.unlock();
+        WriteStatus(fn);
+        lk.lock();
+      }
+      // Ended instances are forgotten, keeping the last few for `ofn logs`.
+      std::vector<runtime::InstanceId> forget;
+      auto again = fns_.find(k);
+      if (again == fns_.end()) continue;
+      while (again->second->retired.size() > 3) {
+        forget.push_back(again->second->retired.front());
+        instance_owner_.erase(again->second->retired.front());
+        again->second->retired.erase(again->second->retired.begin());
+      }
+      if (!forget.empty()) {
+        lk.unlock();
+        for (auto id : forget) (void)runtime_->Remove(id);
+        lk.lock();
+      }
+    }
+  }
+}
+
+gateway::RouteSpec FunctionManager::RouteFor(const Fn& fn) const {
+  gateway::RouteSpec r;
+  r.key = fn.key;
+  const api::Gateway& g = gateway_config_;
+  if (auto host = api::ExpandGatewayTemplate(g.host_template, fn.name, fn.ns, g.domain); host.ok()) {
+    r.hosts.push_back(*host);
+  }
+  if (auto path = api::ExpandGatewayTemplate(g.path_template, fn.name, fn.ns, g.domain); path.ok()) {
+    r.path_prefixes.push_back("/" + *path);
+  }
+  if (fn.spec.serving && fn.spec.serving->http) {
+    const auto& route = fn.spec.serving->http->route;
+    for (const auto& h : route.hostnames) r.hosts.push_back(h);
+    for (const auto& rule : route.rules) {
+      for (const auto& m : rule.matches) {
+        if (m.path.type == "PathPrefix" && m.path.value != "/" && !m.path.value.empty()) {
+          r.path_prefixes.push_back(m.path.value);
+        }
+      }
+    }
+  }
+  r.container_concurrency = fn.container_concurrency;
+  if (fn.spec.serving && fn.spec.serving->timeout) {
+    r.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*fn.spec.serving->timeout);
+  }
+  return r;
+}
+
+void FunctionManager::Reconcile(const store::Object& obj) {
+  std::string key = obj.ns + "/" + obj.name;
+  {
+    std::lock_guard lk(mu_);
+    auto it = fns_.find(key);
+    if (it != fns_.end() && it->second->generation == obj.generation) return;  // status-only change
+  }
+  Json doc = {{"apiVersion", obj.api_version},
+              {"kind", obj.kind},
+              {"metadata", Json::parse(obj.metadata_json.empty() ? "{}" : obj.metadata_json)},
+              {"spec", Json::parse(obj.spec_json.empty() ? "{}" : obj.spec_json)}};
+  doc["metadata"]["name"] = obj.name;
+  doc["metadata"]["namespace"] = obj.ns;
+  auto loaded = api::LoadManifests(doc.dump(), "store");
+  auto fn = std::make_unique<Fn>();
+  fn->key = key;
+  fn->ns = obj.ns;
+  fn->name = obj.name;
+  fn->generation = obj.generation;
+  if (!loaded.ok() || loaded->empty() || !loaded->front().ok() || !loaded->front().function) {
+    fn->state = "Failed";
+    fn->reason = "InvalidSpec";
+    fn->message = loaded.ok() && !loaded->empty() ? api::FormatDiagnostics(loaded->front().errors)
+                                                 : loaded.status().message();
+  } else {
+    fn->spec = *loaded->front().function;
+    const auto& serving = fn->spec.serving;
+    bool has_command = serving && serving->container && !serving->container->command.empty();
+    if (!serving) {
+      fn->state = "Skipped";
+      fn->reason = "BuildOnly";
+      fn->message = "the function has no serving section";
+    } else if (!has_command) {
+      fn->state = "Skipped";
+      fn->reason = fn->spec.build.is_null() ? "NoRunnableCommand" : "BuildNotAvailable";
+      fn->message = fn->spec.build.is_null()
+                        ? "running container images is not available yet: give serving.template.containers[function].command"
+                        : "building from source is not available yet (planned): give serving.template.containers[function].command";
+      fn->build_state = fn->spec.build.is_null() ? "Skipped" : "Created";
+    } else if (!serving->dapr_triggers.empty() && !serving->http) {
+      fn->state = "Skipped";
+      fn->reason = "AsyncNotAvailable";
+      fn->message = "async functions (dapr triggers) are not served yet (planned)";
+    } else {
+      fn->runnable = true;
+      fn->state = "Running";
+      int cc = 0;
+      if (auto a = fn->spec.annotations.find(kConcurrencyAnnotation); a != fn->spec.annotations.end()) {
+        cc = std::max(0, std::atoi(a->second.c_str()));
+      }
+      fn->container_concurrency = cc;
+      auto cfg = autoscaler::KpaConfig::FromAnnotations(serving->scale.knative, serving->scale.min_replicas.value_or(-1),
+                                                        serving->scale.max_replicas.value_or(-1), cc, options_.kpa);
+      if (!cfg.ok()) {
+        fn->runnable = false;
+        fn->state = "Failed";
+        fn->reason = "InvalidScaleOptions";
+        fn->message = cfg.status().message();
+      } else {
+        fn->kpa.emplace(*cfg, Clock::now(), 0);
+      }
+    }
+  }
+  std::vector<runtime::InstanceId> to_stop;
+  gateway::RouteSpec route;
+  bool runnable = fn->runnable;
+  {
+    std::lock_guard lk(mu_);
+    auto it = fns_.find(key);
+    if (it != fns_.end()) {
+      // A new generation: replace every instance (new command, env or limits).
+      for (const auto& [id, inst] : it->second->instances) to_stop.push_back(id);
+      fn->retired = it->second->retired;
+      fn->cold_starts = it->second->cold_starts;
+      fn->cold_seconds_sum = it->second->cold_seconds_sum;
+      fn->cold_buckets = it->second->cold_buckets;
+      fn->instance_seq = it->second->instance_seq;
+    }
+    route = RouteFor(*fn);
+    fns_[key] = std::move(fn);
+  }
+  for (auto id : to_stop) (void)runtime_->Stop(id, false);
+  gateway_->Upsert(route);
+  gateway_->SetEndpoints(key, {});
+  log::Info(runnable ? "function ready to serve" : "function accepted, not served",
+            {{"function", key}, {"generation", std::to_string(obj.generation)}});
+  std::lock_guard lk(mu_);
+  cv_.notify_all();
+}
+
+void FunctionManager::ReconcileGateway(const store::Object* obj) {
+  api::Gateway g;
+  g.domain = "ofn.local";
+  if (obj) {
+    Json doc = {{"apiVersion", obj->api_version},
+                {"kind", obj->kind},
+                {"metadata", {{"name", obj->name}, {"namespace", obj->ns}}},
+                {"spec", Json::parse(obj->spec_json.empty() ? "{}" : obj->spec_json)}};
+    auto loaded = api::LoadManifests(doc.dump(), "store");
+    if (loaded.ok() && !loaded->empty() && loaded->front().gateway) g = *loaded->front().gateway;
+  }
+  std::vector<gateway::RouteSpec> routes;
+  {
+    std::lock_guard lk(mu_);
+    gateway_config_ = g;
+    for (auto& [k, fn] : fns_) {
+      routes.push_back(RouteFor(*fn));
+      fn->status_dirty = true;
+    }
+  }
+  for (auto& r : routes) gateway_->Upsert(r);
+}
+
+void FunctionManager::Forget(const std::string& key) {
+  std::vector<runtime::InstanceId> ids;
+  {
+    std::lock_guard lk(mu_);
+    auto it = fns_.find(key);
+    if (it == fns_.end()) return;
+    for (const auto& [id, inst] : it->second->instances) ids.push_back(id);
+    fns_.erase(it);
+  }
+  gateway_->Remove(key);
+  for (auto id : ids) (void)runtime_->Stop(id, false);
+  log::Info("function deleted", {{"function", key}});
+}
+
+void FunctionManager::OnDemand(const std::string& key) {
+  {
+    std::lock_guard lk(mu_);
+    auto it = fns_.find(key);
+    if (it == fns_.end()) return;
+    if (!it->second->demand_since) it->second->demand_since = Clock::now();
+  }
+  cv_.notify_all();
+}
+
+void FunctionManager::OnConcurrency(const std::string& key, int concurrency) {
+  bool urgent = false;
+  {
+    std::lock_guard lk(mu_);
+    auto it = fns_.find(key);
+    if (it == fns_.end() || !it->second->kpa) return;
+    urgent = it->second->kpa->RecordConcurrency(Clock::now(), concurrency);
+  }
+  if (urgent) cv_.notify_all();
+}
+
+void FunctionManager::Scale(Fn& fn_ref, Clock::time_point now, bool urgent) {
+  std::vector<runtime::InstanceId> to_stop;
+  int to_start = 0;
+  std::string key = fn_ref.key;
+  {
+    std::lock_guard lk(mu_);
+    auto it = fns_.find(key);
+    if (it == fns_.end() || it->second.get() != &fn_ref) return;
+    Fn& fn = *it->second;
+    if (!fn.runnable || !fn.kpa) return;
+    if (urgent) fn.kpa->RecordConcurrency(now, 1);
+    autoscaler::Decision d = fn.kpa->Decide(now, fn.Ready());
+    int desired = d.desired;
+    if (fn.demand_since && desired < 1) desired = 1;  // someone is waiting
+    if (desired != fn.desired) {
+      log::Debug("scale", {{"function", key}, {"desired", std::to_string(desired)}, {"reason", d.reason}});
+      fn.desired = desired;
+      fn.status_dirty = true;
+    }
+    int live = fn.Live();
+    if (live < desired) {
+      to_start = desired - live;
+    } else if (live > desired) {
+      // Newest first: the oldest are warm.
+      for (auto r = fn.instances.rbegin(); r != fn.instances.rend() && live > desired; ++r) {
+        if (r->second.state.phase == runtime::Phase::kReady || r->second.state.phase == runtime::Phase::kStarting) {
+          to_stop.push_back(r->first);
+          --live;
+        }
+      }
+    }
+  }
+  for (int i = 0; i < to_start; ++i) StartInstance(fn_ref);
+  if (!to_stop.empty()) {
+    {
+      std::lock_guard lk(mu_);
+      auto it = fns_.find(key);
+      if (it != fns_.end()) {
+        for (auto id : to_stop) {
+          it->second->instances.erase(id);
+          it->second->retired.push_back(id);
+        }
+        PublishEndpoints(*it->second);
+      }
+    }
+    for (auto id : to_stop) (void)runtime_->Stop(id, false);
+  }
+}
+
+void FunctionManager::StartInstance(Fn& fn_ref) {
+  runtime::InstanceSpec spec;
+  std::string key;
+  {
+    std::lock_guard lk(mu_);
+    const api::Function& f = fn_ref.spec;
+    key = fn_ref.key;
+    const api::FunctionContainer& c = *f.serving->container;
+    spec.name = key;
+    spec.argv = c.command;
+    spec.argv.insert(spec.argv.end(), c.args.begin(), c.args.end());
+    std::string pod = fn_ref.name + "-" + std::to_string(++fn_ref.instance_seq);
+    spec.env = InstanceEnv(f, pod, options_.platform);
+    spec.working_dir = c.working_dir;
+    std::string dir = options_.data_dir + "/logs/" + fn_ref.ns + "/" + fn_ref.name;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    spec.log_path = dir + "/" + pod + ".log";
+    spec.log_cap_bytes = 4 << 20;
+    if (c.resources.limits.memory_bytes) spec.resources.memory_bytes = *c.resources.limits.memory_bytes;
+    if (c.resources.limits.cpu_millis) spec.resources.cpu_millis = *c.resources.limits.cpu_millis;
+    std::string readiness = "tcp";
+    if (auto a = f.annotations.find(kReadinessAnnotation); a != f.annotations.end()) readiness = a->second;
+    if (readiness == "socket") {
+      spec.readiness.kind = runtime::Readiness::Kind::kInheritedSocket;
+    } else if (readiness.rfind("http:", 0) == 0) {
+      spec.readiness.kind = runtime::Readiness::Kind::kHttp;
+      spec.readiness.http_path = readiness.substr(5).empty() ? "/" : readiness.substr(5);
+    } else {
+      spec.readiness.kind = runtime::Readiness::Kind::kTcp;
+    }
+  }
+  auto id = runtime_->Start(spec);
+  // Callbacks that came before we knew the id were dropped: read the state
+  // (outside mu_: the runtime's thread may be waiting for it in a callback).
+  runtime::InstanceState first;
+  if (id.ok()) {
+    if (auto st = runtime_->State(*id); st.ok()) first = *st;
+  }
+  std::lock_guard lk(mu_);
+  auto it = fns_.find(key);
+  if (it == fns_.end() || it->second.get() != &fn_ref) {
+    if (id.ok()) (void)runtime_->Stop(*id, false);
+    return;
+  }
+  Fn& fn = *it->second;
+  if (!id.ok()) {
+    fn.state = "Failed";
+    fn.reason = "StartFailed";
+    fn.message = id.status().message();
+    fn.status_dirty = true;
+    log::Error("instance did not start", {{"function", key}, {"error", id.status().message()}});
+    return;
+  }
+  instance_owner_[*id] = key;
+  Fn::Inst inst{first, Clock::now()};
+  fn.instances[*id] = inst;
+  fn.status_dirty = true;
+  if (inst.state.phase == runtime::Phase::kReady) PublishEndpoints(fn);
+}
+
+void FunctionManager::OnInstanceChange(runtime::InstanceId id, const runtime::InstanceState& st) {
+  std::lock_guard lk(mu_);
+  auto owner = instance_owner_.find(id);
+  if (owner == instance_owner_.end()) return;  // StartInstance picks the state up itself
+  auto it = fns_.find(owner->second);
+  if (it == fns_.end()) {
+    instance_owner_.erase(owner);
+    return;
+  }
+  Fn& fn = *it->second;
+  auto inst = fn.instances.find(id);
+  if (inst == fn.instances.end()) return;  // being stopped
+  runtime::Phase before = inst->second.state.phase;
+  inst->second.state = st;
+  if (st.phase == runtime::Phase::kFailed) {
+    fn.state = "Failed";
+    fn.reason = "CrashLoop";
+    fn.message = st.reason;
+    fn.instances.erase(inst);
+    fn.retired.push_back(id);
+  } else if (st.phase == runtime::Phase::kReady && fn.state == "Failed" && fn.reason == "CrashLoop") {
+    fn.state = "Running";
+    fn.reason.clear();
+    fn.message.clear();
+  }
+  if (before != st.phase) {
+    PublishEndpoints(fn);
+    fn.status_dirty = true;
+  }
+}
+
+void FunctionManager::PublishEndpoints(Fn& fn) {
+  std::vector<gateway::Endpoint> ready;
+  for (const auto& [id, inst] : fn.instances) {
+    if (inst.state.phase == runtime::Phase::kReady && inst.state.port > 0) {
+      ready.push_back(gateway::Endpoint{"127.0.0.1", inst.state.port});
+    }
+  }
+  if (!ready.empty() && fn.demand_since) {
+    double secs = std::chrono::duration<double>(Clock::now() - *fn.demand_since).count();
+    fn.demand_since.reset();
+    ++fn.cold_starts;
+    fn.cold_seconds_sum += secs;
+    for (size_t i = 0; i < std::size(kColdBuckets); ++i) {
+      if (secs <= kColdBuckets[i]) ++fn.cold_buckets[i];
+    }
+  }
+  gateway_->SetEndpoints(fn.key, std::move(ready));
+}
+
+void FunctionManager::WriteStatus(Fn& fn_ref) {
+  Json status;
+  std::string key, ns, name;
+  int64_t generation;
+  {
+    std::lock_guard lk(mu_);
+    Fn& fn = fn_ref;
+    key = fn.key;
+    ns = fn.ns;
+    name = fn.name;
+    generation = fn.generation;
+    gateway::RouteSpec route = RouteFor(fn);
+    Json addresses = Json::array();
+    int port = options_.gateway_port;
+    for (const auto& h : route.hosts) {
+      addresses.push_back({{"type", "External"}, {"value", "http://" + h + ":" + std::to_string(port) + "/"}});
+    }
+    for (const auto& p : route.path_prefixes) {
+      addresses.push_back({{"type", "Internal"},
+                           {"value", "http://" + options_.gateway_url_host + ":" + std::to_string(port) + p + "/"}});
+    }
+    status = {{"observedGeneration", generation},
+              {"build", {{"state", fn.build_state}}},
+              {"serving",
+               {{"state", fn.state},
+                {"reason", fn.reason},
+                {"message", fn.message},
+                {"resourceRef", fn.ns + "-" + fn.name},
+                {"service", fn.name},
+                {"replicas", fn.desired},
+                {"readyReplicas", fn.Ready()},
+                {"lastTransitionTime", Now3339()}}},
+              {"addresses", fn.runnable ? addresses : Json::array()}};
+  }
+  Status s = store_->UpdateStatus("Function", ns, name, status.dump(), generation);
+  if (!s.ok() && s.code() != StatusCode::kNotFound && s.code() != StatusCode::kFailedPrecondition) {
+    log::Warn("cannot write status", {{"function", key}, {"error", s.message()}});
+  }
+}
+
+Result<LogRead> FunctionManager::Logs(const std::string& ns, const std::string& name, const std::string& instance,
+                                      std::optional<uint64_t> offset, std::chrono::milliseconds wait) {
+  std::string key = ns + "/" + name;
+  LogRead out;
+  runtime::InstanceId chosen = 0;
+  {
+    std::lock_guard lk(mu_);
+    auto it = fns_.find(key);
+    if (it == fns_.end()) return Status::NotFound("Function \"" + key + "\" not found");
+    std::vector<runtime::InstanceId> ids = it->second->retired;
+    for (const auto& [id, inst] : it->second->instances) ids.push_back(id);
+    for (auto id : ids) out.instances.push_back(std::to_string(id));
+    if (ids.empty()) return Status::NotFound("Function \"" + key + "\" has no instance yet (it is scaled to zero)");
+    chosen = ids.back();
+    if (!instance.empty()) {
+      auto found = std::find(out.instances.begin(), out.instances.end(), instance);
+      if (found == out.instances.end()) return Status::NotFound("no instance \"" + instance + "\" of " + key);
+      chosen = ids[found - out.instances.begin()];
+    }
+  }
+  out.instance = std::to_string(chosen);
+  uint64_t from = offset.value_or(0);
+  if (!offset) {
+    // Default: the last 64 KiB.
+    auto probe = runtime_->ReadLog(chosen, ~uint64_t{0} >> 1, 0);
+    if (probe.ok() && probe->next_offset > (64u << 10)) from = probe->next_offset - (64u << 10);
+  }
+  auto chunk = runtime_->ReadLog(chosen, from, 1 << 20, wait.count() > 0 ? Clock::now() + wait : Clock::time_point{});
+  if (!chunk.ok()) return chunk.status();
+  out.data = std::move(chunk->data);
+  out.next_offset = chunk->next_offset;
+  return out;
+}
+
+std::string FunctionManager::Metrics() {
+  std::ostringstream m;
+  std::lock_guard lk(mu_);
+  m << "# HELP ofn_replicas Instances the autoscaler wants.\n# TYPE ofn_replicas gauge\n";
+  for (const auto& [k, fn] : fns_) {
+    m << "ofn_replicas{namespace=\"" << fn->ns << "\",function=\"" << fn->name << "\"} " << fn->desired << "\n";
+  }
+  m << "# HELP ofn_ready_replicas Instances ready to serve.\n# TYPE ofn_ready_replicas gauge\n";
+  for (const auto& [k, fn] : fns_) {
+    m << "ofn_ready_replicas{namespace=\"" << fn->ns << "\",function=\"" << fn->name << "\"} " << fn->Ready() << "\n";
+  }
+  m << "# HELP ofn_cold_starts_total Requests that found no instance and waited for one to start.\n"
+       "# TYPE ofn_cold_starts_total counter\n";
+  for (const auto& [k, fn] : fns_) {
+    m << "ofn_cold_starts_total{namespace=\"" << fn->ns << "\",function=\"" << fn->name << "\"} " << fn->cold_starts
+      << "\n";
+  }
+  m << "# HELP ofn_cold_start_duration_seconds From the first waiting request to a ready instance.\n"
+       "# TYPE ofn_cold_start_duration_seconds histogram\n";
+  for (const auto& [k, fn] : fns_) {
+    std::string labels = "namespace=\"" + fn->ns + "\",function=\"" + fn->name + "\"";
+    for (size_t i = 0; i < std::size(kColdBuckets); ++i) {
+      m << "ofn_cold_start_duration_seconds_bucket{" << labels << ",le=\"" << kColdBuckets[i] << "\"} "
+        << fn->cold_buckets[i] << "\n";
+    }
+    m << "ofn_cold_start_duration_seconds_bucket{" << labels << ",le=\"+Inf\"} " << fn->cold_starts << "\n";
+    m << "ofn_cold_start_duration_seconds_sum{" << labels << "} " << fn->cold_seconds_sum << "\n";
+    m << "ofn_cold_start_duration_seconds_count{" << labels << "} " << fn->cold_starts << "\n";
+  }
+  return m.str();
+}
+
+}  // namespace ofn::server

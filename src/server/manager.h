@@ -1,0 +1,101 @@
+// FunctionManager: turns stored Functions into served ones.
+//
+// It reconciles each Function (and the Gateway resource's domain and
+// templates) into a gateway route, runs the KPA autoscaler on the gateway's
+// concurrency signal, starts and stops instances in the process runtime to
+// match, publishes ready instances to the gateway, and writes OpenFunction
+// status back to the store. A request arriving at zero instances wakes it at
+// once (OnDemand), so the first request waits only for one process start.
+//
+// Threads: one worker thread does the reconciling and scaling; the gateway,
+// the runtime and the store call in from theirs and only hand work over.
+// Every public method is thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/function.h"
+#include "api/gateway.h"
+#include "autoscaler/kpa.h"
+#include "autoscaler/kpa_defaults.h"
+#include "gateway/gateway.h"
+#include "runtime/process_runtime.h"
+#include "server/instance_env.h"
+#include "store/store.h"
+
+namespace ofn::server {
+
+struct ManagerOptions {
+  std::string data_dir;
+  std::string gateway_url_host = "127.0.0.1";  // for the Internal address
+  int gateway_port = 8080;
+  autoscaler::KpaDefaults kpa = autoscaler::KpaDefaults::Ofn();
+  PlatformEndpoints platform;
+  std::chrono::milliseconds tick{500};
+};
+
+struct LogRead {
+  std::string data;
+  uint64_t next_offset = 0;
+  std::string instance;
+  std::vector<std::string> instances;
+};
+
+class FunctionManager : public gateway::GatewayListener {
+ public:
+  FunctionManager(ManagerOptions options, store::Store* store, runtime::ProcessRuntime* runtime,
+                  gateway::Gateway* gateway);
+  ~FunctionManager() override;
+
+  // Loads every stored Function and starts the worker.
+  Status Start();
+  // Stops every instance (SIGTERM, then SIGKILL after their grace) and the worker.
+  void Stop();
+
+  void OnDemand(const std::string& key) override;
+  void OnConcurrency(const std::string& key, int concurrency) override;
+
+  Result<LogRead> Logs(const std::string& ns, const std::string& name, const std::string& instance,
+                       std::optional<uint64_t> offset, std::chrono::milliseconds wait);
+  // Prometheus text for the functions' replicas and cold starts.
+  std::string Metrics();
+
+  struct Fn;
+
+ private:
+  void Worker();
+  void Enqueue(std::function<void()> job);
+  void Reconcile(const store::Object& obj);
+  void ReconcileGateway(const store::Object* obj);
+  void Forget(const std::string& key);
+  void Scale(Fn& fn, std::chrono::steady_clock::time_point now, bool urgent);
+  void StartInstance(Fn& fn);
+  void OnInstanceChange(runtime::InstanceId id, const runtime::InstanceState& st);
+  void PublishEndpoints(Fn& fn);
+  void WriteStatus(Fn& fn);
+  gateway::RouteSpec RouteFor(const Fn& fn) const;
+
+  ManagerOptions options_;
+  store::Store* store_;
+  runtime::ProcessRuntime* runtime_;
+  gateway::Gateway* gateway_;
+  uint64_t subscription_ = 0;
+
+  std::mutex mu_;  // everything below
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::map<std::string, std::unique_ptr<Fn>> fns_;              // key "ns/name"
+  std::map<runtime::InstanceId, std::string> instance_owner_;  // instance -> key
+  api::Gateway gateway_config_;
+  std::thread worker_;
+};
+
+}  // namespace ofn::server

@@ -1,0 +1,235 @@
+#include "server/server.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "cli/data_dir.h"
+#include "common/encoding.h"
+#include "common/log.h"
+#include "gateway/gateway.h"
+#include "runtime/process_runtime.h"
+#include "server/api_server.h"
+#include "server/manager.h"
+#include "store/store.h"
+
+namespace ofn::server {
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+constexpr const char* kUsage = R"(Usage: ofn server [flags]
+
+Runs the Ofn platform on this machine: functions applied with `ofn apply` are
+served through the gateway, scaled from zero on the first request and back
+to zero when idle.
+
+Flags:
+  --data-dir DIR       state (SQLite), logs, API socket and token
+                       (OFN_DATA_DIR; default $XDG_DATA_HOME/ofn or ~/.local/share/ofn)
+  --gateway ADDR:PORT  where functions are served (default 0.0.0.0:8080)
+  --api-addr ADDR:PORT also serve the control API on TCP; every request then
+                       needs Authorization: Bearer $(cat DATA_DIR/token)
+  --domain NAME        domain of function host names when no Gateway resource
+                       sets one (default ofn.local)
+  --log-format F       text or json (OFN_LOG_FORMAT)
+  --log-level L        debug, info, warn or error
+  -h, --help           this text
+)";
+
+bool SplitHostPort(const std::string& s, std::string* host, int* port) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = s.substr(0, colon);
+  if (host->empty()) *host = "0.0.0.0";
+  char* end = nullptr;
+  long p = std::strtol(s.c_str() + colon + 1, &end, 10);
+  if (*end || colon + 1 == s.size() || p < 0 || p > 65535) return false;
+  *port = static_cast<int>(p);
+  return true;
+}
+
+// A random hex token, created once and kept in the data dir (mode 0600).
+Result<std::string> LoadOrCreateToken(const std::string& path) {
+  std::ifstream in(path);
+  std::string token;
+  if (in && std::getline(in, token) && !token.empty()) return token;
+  unsigned char bytes[24];
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || read(fd, bytes, sizeof bytes) != static_cast<ssize_t>(sizeof bytes)) {
+    if (fd >= 0) close(fd);
+    return Status::Internal("cannot read /dev/urandom");
+  }
+  close(fd);
+  static const char* hex = "0123456789abcdef";
+  for (unsigned char b : bytes) {
+    token.push_back(hex[b >> 4]);
+    token.push_back(hex[b & 15]);
+  }
+  int out = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (out < 0) return Status::Internal("cannot write " + path);
+  std::string line = token + "\n";
+  bool ok = write(out, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  close(out);
+  if (!ok) return Status::Internal("cannot write " + path);
+  return token;
+}
+
+int Fail(const std::string& m) {
+  std::fprintf(stderr, "error: %s\n", m.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int ServerMain(int argc, char** argv) {
+  std::string data_dir = cli::DefaultDataDir();
+  std::string gateway_addr = "0.0.0.0:8080", api_addr, domain = "ofn.local";
+  std::string log_format = std::getenv("OFN_LOG_FORMAT") ? std::getenv("OFN_LOG_FORMAT") : "text";
+  std::string log_level = "info";
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    std::string flag = a, value;
+    size_t eq = a.find('=');
+    bool inline_value = a.rfind("--", 0) == 0 && eq != std::string::npos;
+    if (inline_value) {
+      flag = a.substr(0, eq);
+      value = a.substr(eq + 1);
+    }
+    std::string* slot = nullptr;
+    if (flag == "--data-dir") slot = &data_dir;
+    else if (flag == "--gateway") slot = &gateway_addr;
+    else if (flag == "--api-addr") slot = &api_addr;
+    else if (flag == "--domain") slot = &domain;
+    else if (flag == "--log-format") slot = &log_format;
+    else if (flag == "--log-level") slot = &log_level;
+    if (!slot) return Fail("unknown flag \"" + a + "\" (see ofn server --help)");
+    if (!inline_value) {
+      if (i + 1 >= argc) return Fail("flag " + flag + " needs a value");
+      value = argv[++i];
+    }
+    *slot = value;
+  }
+  log::Format format;
+  if (!log::ParseFormat(log_format, &format)) return Fail("--log-format: \"" + log_format + "\" is not text or json");
+  log::SetFormat(format);
+  log::Level level;
+  if (!log::ParseLevel(log_level, &level)) return Fail("--log-level: \"" + log_level + "\" is not debug, info, warn or error");
+  log::SetLevel(level);
+  std::string gw_host, api_host;
+  int gw_port = 0, api_port = 0;
+  if (!SplitHostPort(gateway_addr, &gw_host, &gw_port)) return Fail("--gateway: \"" + gateway_addr + "\" is not ADDR:PORT");
+  if (!api_addr.empty() && !SplitHostPort(api_addr, &api_host, &api_port)) {
+    return Fail("--api-addr: \"" + api_addr + "\" is not ADDR:PORT");
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return Fail("cannot create data dir " + data_dir + ": " + ec.message());
+  chmod(data_dir.c_str(), 0700);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto store = store::Store::Open(data_dir + "/ofn.db");
+  if (!store.ok()) return Fail(store.status().message());
+  auto runtime = runtime::ProcessRuntime::Create();
+  if (!runtime.ok()) return Fail(runtime.status().message());
+
+  // The manager and the gateway know each other: the gateway reports demand,
+  // the manager publishes instances.
+  struct Listener : gateway::GatewayListener {
+    FunctionManager* manager = nullptr;
+    void OnDemand(const std::string& key) override {
+      if (manager) manager->OnDemand(key);
+    }
+    void OnConcurrency(const std::string& key, int c) override {
+      if (manager) manager->OnConcurrency(key, c);
+    }
+  } listener;
+  auto gateway = gateway::Gateway::Start({.host = gw_host, .port = gw_port}, &listener);
+  if (!gateway.ok()) return Fail(gateway.status().message());
+
+  ManagerOptions mo;
+  mo.data_dir = data_dir;
+  mo.gateway_port = (*gateway)->port();
+  mo.gateway_url_host = gw_host == "0.0.0.0" || gw_host.empty() ? "127.0.0.1" : gw_host;
+  FunctionManager manager(mo, store->get(), runtime->get(), gateway->get());
+  listener.manager = &manager;
+  Status started = manager.Start();
+  if (!started.ok()) return Fail(started.message());
+
+  ApiOptions ao;
+  ao.unix_path = data_dir + "/ofn.sock";
+  ao.version = kVersion;
+  ao.data_dir = data_dir;
+  ao.gateway_address = mo.gateway_url_host + ":" + std::to_string(mo.gateway_port);
+  if (!api_addr.empty()) {
+    auto token = LoadOrCreateToken(data_dir + "/token");
+    if (!token.ok()) return Fail(token.status().message());
+    ao.tcp_host = api_host;
+    ao.tcp_port = api_port;
+    ao.token = *token;
+  }
+  gateway::Gateway* gw = gateway->get();
+  ao.extra_metrics = [gw, s = store->get()]() {
+    std::ostringstream m;
+    auto fns = s->List("Function", "");
+    if (!fns.ok()) return std::string();
+    m << "# HELP ofn_requests_total Requests answered through the gateway.\n# TYPE ofn_requests_total counter\n";
+    for (const auto& f : *fns) {
+      auto st = gw->Stats(f.ns + "/" + f.name);
+      m << "ofn_requests_total{namespace=\"" << f.ns << "\",function=\"" << f.name << "\"} " << st.requests << "\n";
+    }
+    m << "# HELP ofn_request_errors_total Requests answered 5xx.\n# TYPE ofn_request_errors_total counter\n";
+    for (const auto& f : *fns) {
+      auto st = gw->Stats(f.ns + "/" + f.name);
+      m << "ofn_request_errors_total{namespace=\"" << f.ns << "\",function=\"" << f.name << "\"} " << st.errors << "\n";
+    }
+    m << "# HELP ofn_concurrency Requests in flight.\n# TYPE ofn_concurrency gauge\n";
+    for (const auto& f : *fns) {
+      auto st = gw->Stats(f.ns + "/" + f.name);
+      m << "ofn_concurrency{namespace=\"" << f.ns << "\",function=\"" << f.name << "\"} " << st.in_flight << "\n";
+    }
+    m << "# HELP ofn_activator_queue_length Requests waiting for an instance.\n"
+         "# TYPE ofn_activator_queue_length gauge\n";
+    for (const auto& f : *fns) {
+      auto st = gw->Stats(f.ns + "/" + f.name);
+      m << "ofn_activator_queue_length{namespace=\"" << f.ns << "\",function=\"" << f.name << "\"} " << st.queued
+        << "\n";
+    }
+    return m.str();
+  };
+  auto api = ApiServer::Start(ao, store->get(), &manager);
+  if (!api.ok()) return Fail(api.status().message());
+
+  log::Info("ofn server running", {{"gateway", ao.gateway_address},
+                                   {"api", ao.unix_path},
+                                   {"data_dir", data_dir},
+                                   {"api_tcp", api_addr.empty() ? "off" : api_addr}});
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*api)->Shutdown();
+  (*gateway)->Shutdown(std::chrono::seconds(10));
+  manager.Stop();
+  log::Info("stopped");
+  return 0;
+}
+
+}  // namespace ofn::server

@@ -1,0 +1,226 @@
+// `ofn server` end to end: apply, serve from zero, status, metrics, restart
+// after kill -9, bad manifests, the API token.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support/process.h"
+#include "support/raw_http.h"
+
+namespace ofn::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using Json = nlohmann::json;
+
+std::string HelloManifest(const std::string& name, const std::string& extra_annotations = "") {
+  return "apiVersion: core.openfunction.io/v1beta2\n"
+         "kind: Function\n"
+         "metadata:\n"
+         "  name: " + name + "\n"
+         "  annotations:\n"
+         "    ofn.io/readiness: socket\n" + extra_annotations +
+         "spec:\n"
+         "  version: v1.0.0\n"
+         "  image: local/hello:latest\n"
+         "  serving:\n"
+         "    triggers:\n"
+         "      http:\n"
+         "        port: 8080\n"
+         "    template:\n"
+         "      containers:\n"
+         "        - name: function\n"
+         "          command: [\"" OFN_HELLO "\"]\n";
+}
+
+class Platform : public ::testing::Test {
+ protected:
+  void SetUp() override { StartServer(); }
+
+  void StartServer() {
+    if (gateway_port_ == 0) {
+      gateway_port_ = FreePort();
+      api_port_ = FreePort();
+    }
+    ProcessOptions o;
+    o.argv = {OFN_BIN, "server", "--data-dir", dir_.Sub("data"), "--gateway", "127.0.0.1:" + std::to_string(gateway_port_),
+              "--api-addr", "127.0.0.1:" + std::to_string(api_port_)};
+    o.output_file = dir_.Sub("server.log");
+    auto p = Process::Start(o);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    server_ = std::move(*p);
+    ASSERT_TRUE(server_->WaitForPort(api_port_, After(10s)).ok()) << server_->Output();
+    ASSERT_TRUE(server_->WaitForPort(gateway_port_, After(10s)).ok()) << server_->Output();
+    auto token = ReadFile(dir_.Sub("data/token"));
+    ASSERT_TRUE(token.has_value());
+    token_ = token->substr(0, token->find('\n'));
+  }
+
+  void TearDown() override {
+    if (server_ && server_->Running()) {
+      (void)server_->Signal(SIGTERM);
+      auto st = server_->Wait(After(20s));
+      EXPECT_TRUE(st.has_value() && st->ok()) << (st ? st->ToString() : "still running") << "\n" << server_->Output();
+    }
+  }
+
+  Result<RawResponse> Api(std::string method, std::string target, std::string body = "") {
+    RawRequest r;
+    r.method = std::move(method);
+    r.target = std::move(target);
+    r.body = std::move(body);
+    r.Header("Authorization", "Bearer " + token_);
+    return RoundTrip(api_port_, r, After(10s));
+  }
+
+  Result<RawResponse> Apply(const std::string& manifest, const std::string& query = "") {
+    RawRequest r = Post("/v1/apply" + query, manifest, "application/yaml");
+    r.Header("Authorization", "Bearer " + token_).Header("X-Ofn-Source", "test.yaml");
+    return RoundTrip(api_port_, r, After(10s));
+  }
+
+  Result<RawResponse> Call(const std::string& path) { return RoundTrip(gateway_port_, Get(path), After(10s)); }
+
+  // Waits until the function's status satisfies pred.
+  Json WaitForStatus(const std::string& name, const std::function<bool(const Json&)>& pred) {
+    Json last;
+    for (auto d = After(20s); std::chrono::steady_clock::now() < d;) {
+      auto r = Api("GET", "/v1/objects/function/default/" + name);
+      if (r.ok() && r->status == 200) {
+        last = Json::parse(r->body);
+        if (pred(last["status"])) return last;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    ADD_FAILURE() << "status never matched; last: " << last.dump();
+    return last;
+  }
+
+  TempDir dir_{"ofn-platform"};
+  std::unique_ptr<Process> server_;
+  int gateway_port_ = 0, api_port_ = 0;
+  std::string token_;
+};
+
+TEST_F(Platform, ServesAnAppliedFunctionFromZeroAndReportsStatus) {
+  auto applied = Apply(HelloManifest("hello"));
+  ASSERT_TRUE(applied.ok());
+  ASSERT_EQ(applied->status, 200) << applied->body;
+  auto results = Json::parse(applied->body)["results"];
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0]["action"], "created");
+
+  auto r = Call("/default/hello/");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200) << r->Describe() << server_->Output();
+  EXPECT_EQ(r->body, "Hello, World!\n");
+
+  Json obj = WaitForStatus("hello", [](const Json& s) { return s["serving"]["readyReplicas"] == 1; });
+  EXPECT_EQ(obj["status"]["serving"]["state"], "Running");
+  bool internal = false;
+  for (const auto& a : obj["status"]["addresses"]) {
+    if (a["type"] == "Internal") {
+      internal = true;
+      EXPECT_EQ(a["value"], "http://127.0.0.1:" + std::to_string(gateway_port_) + "/default/hello/");
+    }
+  }
+  EXPECT_TRUE(internal) << obj.dump();
+
+  auto metrics = Api("GET", "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("ofn_cold_starts_total{namespace=\"default\",function=\"hello\"} 1"), std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("ofn_requests_total{namespace=\"default\",function=\"hello\"} 1"), std::string::npos);
+
+  // Re-applying the same manifest changes nothing.
+  auto again = Apply(HelloManifest("hello"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(Json::parse(again->body)["results"][0]["action"], "unchanged");
+}
+
+TEST_F(Platform, BadManifestsAreRejectedWithFieldPathsAndChangeNothing) {
+  ASSERT_EQ(Apply(HelloManifest("good"))->status, 200);
+  std::string bad = HelloManifest("bad") + "    scaleOptions:\n      minReplicas: two\n";
+  auto r = Apply(bad);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("test.yaml:"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("spec.serving.scaleOptions.minReplicas"), std::string::npos) << r->body;
+  auto garbage = Apply("kind: [unclosed\n");
+  ASSERT_TRUE(garbage.ok());
+  EXPECT_EQ(garbage->status, 400);
+  auto missing = Api("GET", "/v1/objects/function/default/bad");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404);
+  auto good = Call("/default/good");
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(good->status, 200) << "the running server is not disturbed";
+}
+
+TEST_F(Platform, DryRunValidatesWithoutStoring) {
+  auto r = Apply(HelloManifest("dry"), "?dryRun=true");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(Json::parse(r->body)["results"][0]["action"], "validated");
+  EXPECT_EQ(Api("GET", "/v1/objects/function/default/dry")->status, 404);
+}
+
+TEST_F(Platform, TcpApiNeedsTheToken) {
+  RawRequest r = Get("/v1/objects");
+  auto denied = RoundTrip(api_port_, r, After(5s));
+  ASSERT_TRUE(denied.ok());
+  EXPECT_EQ(denied->status, 401);
+  r.Header("Authorization", "Bearer wrong");
+  EXPECT_EQ(RoundTrip(api_port_, r, After(5s))->status, 401);
+  EXPECT_EQ(Api("GET", "/v1/objects")->status, 200);
+}
+
+TEST_F(Platform, ServesEverythingAgainAfterKill9) {
+  ASSERT_EQ(Apply(HelloManifest("survivor"))->status, 200);
+  ASSERT_EQ(Call("/default/survivor")->status, 200);
+  ASSERT_TRUE(server_->Signal(SIGKILL).ok());
+  ASSERT_TRUE(server_->Wait(After(10s)).has_value());
+  StartServer();
+  auto r = Call("/default/survivor");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200) << r->Describe();
+  EXPECT_EQ(r->body, "Hello, World!\n");
+}
+
+TEST_F(Platform, DeletedFunctionIsNoLongerRouted) {
+  ASSERT_EQ(Apply(HelloManifest("gone"))->status, 200);
+  ASSERT_EQ(Call("/default/gone")->status, 200);
+  auto del = Api("DELETE", "/v1/objects/function/default/gone");
+  ASSERT_TRUE(del.ok());
+  EXPECT_EQ(del->status, 200);
+  for (auto d = After(5s); std::chrono::steady_clock::now() < d;) {
+    if (Call("/default/gone")->status == 404) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(Call("/default/gone")->status, 404);
+}
+
+TEST_F(Platform, IdleFunctionScalesBackToZero) {
+  ASSERT_EQ(Apply(HelloManifest("idle", "    autoscaling.knative.dev/window: 6s\n"))->status, 200);
+  ASSERT_EQ(Call("/default/idle")->status, 200);
+  WaitForStatus("idle", [](const Json& s) { return s["serving"]["readyReplicas"] == 1; });
+  // Ofn's defaults: a 6 s window here and a 5 s grace period.
+  Json last;
+  bool zero = false;
+  for (auto d = After(40s); !zero && std::chrono::steady_clock::now() < d;) {
+    auto r = Api("GET", "/v1/objects/function/default/idle");
+    last = Json::parse(r->body);
+    zero = last["status"]["serving"]["readyReplicas"] == 0 && last["status"]["serving"]["replicas"] == 0;
+    if (!zero) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(zero) << last.dump();
+  // And it comes back on the next request.
+  EXPECT_EQ(Call("/default/idle")->status, 200);
+}
+
+}  // namespace
+}  // namespace ofn::testing
