@@ -71,12 +71,6 @@ bool ParseQueries(Context& ctx, bool* several_kinds, std::vector<Query>* out) {
 }  // namespace
 
 int GetVerb(Context& ctx) {
-  static const char* const kOutputs[] = {"", "wide", "yaml", "json", "name"};
-  if (std::find(std::begin(kOutputs), std::end(kOutputs), ctx.output) == std::end(kOutputs)) {
-    ctx.err() << "error: unable to match a printer suitable for the output format \"" << ctx.output
-              << "\", allowed formats are: json,name,wide,yaml\n";
-    return kExitUsage;
-  }
   bool several_kinds = false;
   std::vector<Query> queries;
   if (!ParseQueries(ctx, &several_kinds, &queries)) return kExitFailed;

@@ -1,5 +1,6 @@
 // `ofn invoke NAME`: call a function at the address its status advertises,
 // as plain HTTP or as a binary-mode CloudEvent.
+#include <cstdio>
 #include <fstream>
 #include <ostream>
 #include <random>
@@ -9,6 +10,7 @@
 #include "cli/printers.h"
 #include "common/encoding.h"
 #include "net/http_client.h"
+#include "ofn/http_request.h"
 
 namespace ofn::cli {
 

@@ -120,6 +120,7 @@ void FunctionManager::Stop() {
   }
   for (auto id : ids) (void)runtime_->Stop(id, false);
   for (auto id : ids) (void)runtime_->Stop(id, true);
+  runtime_->OnChange(nullptr);  // the runtime may outlive us
 }
 
 void FunctionManager::Enqueue(std::function<void()> job) {

@@ -228,6 +228,8 @@ int ServerMain(int argc, char** argv) {
   (*api)->Shutdown();
   (*gateway)->Shutdown(std::chrono::seconds(10));
   manager.Stop();
+  listener.manager = nullptr;
+  gateway->reset();  // before the manager it reports to goes away
   log::Info("stopped");
   return 0;
 }
