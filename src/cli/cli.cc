@@ -26,10 +26,13 @@ int VersionVerb(Context& ctx);
 
 std::vector<FlagSpec> GlobalFlags() {
   return {
-      {"data-dir", 0, FlagType::kValue, "DIR", "the server's data directory (its socket is DIR/ofn.sock)",
-       "$OFN_DATA_DIR, else $XDG_DATA_HOME/ofn or ~/.local/share/ofn"},
+      {"data-dir", 0, FlagType::kValue, "DIR",
+       "the server's data directory, where its socket ofn.sock is\n"
+       "                         (default: $OFN_DATA_DIR, else $XDG_DATA_HOME/ofn or ~/.local/share/ofn)",
+       ""},
       {"server", 's', FlagType::kValue, "URL", "reach the server over TCP instead: http://HOST:PORT", ""},
-      {"token", 0, FlagType::kValue, "TOKEN", "bearer token for --server", "$OFN_TOKEN, else DATA_DIR/token"},
+      {"token", 0, FlagType::kValue, "TOKEN", "bearer token for --server (default: $OFN_TOKEN, else DATA_DIR/token)",
+       ""},
       {"namespace", 'n', FlagType::kValue, "NS", "the namespace", "default"},
       {"all-namespaces", 'A', FlagType::kBool, "", "every namespace", ""},
       {"output", 'o', FlagType::kValue, "FORMAT", "output format: wide, yaml, json or name", ""},
@@ -78,12 +81,12 @@ const std::vector<Verb>& Verbs() {
        "  ofn invoke sink --cloudevent com.example.ping --data '{}'\n",
        {{"data", 'd', FlagType::kValue, "STR", "the request body", ""},
         {"data-file", 0, FlagType::kValue, "FILE", "the request body from a file (- for stdin)", ""},
-        {"method", 'X', FlagType::kValue, "METHOD", "the HTTP method", "POST with data, else GET"},
+        {"method", 'X', FlagType::kValue, "METHOD", "the HTTP method (default: POST with data, else GET)", ""},
         {"path", 0, FlagType::kValue, "PATH", "appended to the function's address (may hold a ?query)", ""},
         {"header", 'H', FlagType::kList, "'K: V'", "a request header (repeatable)", ""},
         {"cloudevent", 0, FlagType::kValue, "TYPE", "send a binary-mode CloudEvent of this type", ""},
         {"source", 0, FlagType::kValue, "S", "the CloudEvent's source", "ofn-cli"},
-        {"id", 0, FlagType::kValue, "ID", "the CloudEvent's id", "a random UUID"},
+        {"id", 0, FlagType::kValue, "ID", "the CloudEvent's id (default: a random UUID)", ""},
         {"timeout", 0, FlagType::kValue, "DURATION", "give up after this long (30s, 500ms)", "60s"},
         {"verbose", 'v', FlagType::kBool, "", "print the status line and headers on stderr", ""}},
        &InvokeVerb},
@@ -151,16 +154,30 @@ int VersionVerb(Context& ctx) {
 // The index of the verb in args: the first word that is not a global flag or a
 // global flag's value. args.size() if none.
 size_t VerbIndex(const std::vector<std::string>& args, const std::vector<FlagSpec>& globals) {
+  auto takes_value = [&](auto match) {
+    for (const FlagSpec& g : globals) {
+      if (match(g)) return g.type != FlagType::kBool;
+    }
+    return false;
+  };
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--") return i + 1 < args.size() ? i + 1 : args.size();
     if (a.size() < 2 || a[0] != '-') return i;
-    if (a.find('=') != std::string::npos) continue;
-    const FlagSpec* spec = nullptr;
-    for (const FlagSpec& g : globals) {
-      if ((a[1] == '-' && a.substr(2) == g.name) || (a[1] != '-' && a.size() == 2 && a[1] == g.shorthand)) spec = &g;
+    if (a[1] == '-') {
+      if (a.find('=') == std::string::npos && takes_value([&](const FlagSpec& g) { return a.substr(2) == g.name; })) {
+        ++i;  // skip its value
+      }
+      continue;
     }
-    if (spec && spec->type != FlagType::kBool) ++i;  // skip its value
+    // A short group (-An): the first flag taking a value takes the rest of the
+    // word, or the next word when it ends the group.
+    for (size_t j = 1; j < a.size(); ++j) {
+      if (takes_value([&](const FlagSpec& g) { return g.shorthand == a[j]; })) {
+        if (j + 1 == a.size()) ++i;
+        break;
+      }
+    }
   }
   return args.size();
 }

@@ -13,7 +13,6 @@
 #include <sstream>
 
 #include "cli/data_dir.h"
-#include "common/encoding.h"
 #include "net/http_client.h"
 #include "net/http_parser.h"
 #include "ofn/http_request.h"
@@ -297,8 +296,10 @@ Result<ApiClient> ApiClient::Create(const ApiOptions& options) {
     std::stringstream ss;
     if (f) {
       ss << f.rdbuf();
-      c.token_ = std::string(enc::Trim(ss.str()));
-      while (!c.token_.empty() && (c.token_.back() == '\n' || c.token_.back() == '\r')) c.token_.pop_back();
+      std::string t = ss.str();
+      const char* ws = " \t\r\n";
+      size_t b = t.find_first_not_of(ws), e = t.find_last_not_of(ws);
+      if (b != std::string::npos) c.token_ = t.substr(b, e - b + 1);
     }
   }
   return c;

@@ -40,8 +40,8 @@ inline std::string ResolveDataDir(std::string_view flag, const GetEnvFn& getenv_
 // The control socket inside a data directory.
 inline std::string ControlSocketPath(std::string_view data_dir) {
   std::string dir(data_dir);
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  return dir + "/ofn.sock";
+  while (!dir.empty() && dir.back() == '/') dir.pop_back();
+  return dir + "/ofn.sock";  // "/" gives "/ofn.sock"
 }
 
 }  // namespace ofn::cli

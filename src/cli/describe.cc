@@ -137,8 +137,12 @@ void Phase(Writer& w, const json& status, const char* key) {
   w.Section(1, TitleCase(key));
   // State, reason and message always, so an empty reason reads as "none".
   for (const char* k : {"state", "reason", "message"}) w.Line(2, TitleCase(k), Str(*phase, {k}));
+  const std::set<std::string> first = {"state", "reason", "message", "replicas", "readyReplicas"};
+  for (const char* k : {"replicas", "readyReplicas"}) {
+    if (const json* v = Find(*phase, {k})) w.Value(2, TitleCase(k), *v);
+  }
   for (const auto& [k, v] : phase->items()) {
-    if (k != "state" && k != "reason" && k != "message") w.Value(2, TitleCase(k), v);
+    if (!first.count(k)) w.Value(2, TitleCase(k), v);
   }
 }
 

@@ -4,6 +4,7 @@
 // `null` means "absent", unknown members are ignored and member names match
 // case-insensitively when there is no exact match.
 #include "ofn/function_context.h"
+#include "ofn/http_request.h"  // EqualsIgnoreCase
 
 #include <nlohmann/json.hpp>
 
@@ -49,17 +50,6 @@ std::string Quote(const std::string& s) {
     cut = cut.substr(0, n) + "...";
   }
   return Json(cut).dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 // The member `key` of `obj`, or null when absent or JSON null (Go treats both alike).

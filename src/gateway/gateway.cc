@@ -301,6 +301,7 @@ Gateway::~Gateway() {
 int Gateway::port() const { return server_->port(); }
 
 void Gateway::Upsert(RouteSpec route) {
+  if (stopped_) return;  // the loop no longer runs tasks
   std::shared_ptr<Counters> counters;
   {
     std::lock_guard lk(state_->counters_mu);
@@ -309,7 +310,8 @@ void Gateway::Upsert(RouteSpec route) {
     counters = c;
   }
   State* st = state_.get();
-  st->reactor->Post([st, route = std::move(route), counters]() mutable {
+  std::promise<void> applied;
+  st->reactor->Post([st, route = std::move(route), counters, &applied]() mutable {
     auto& fn = st->fns[route.key];
     if (!fn) {
       fn = std::make_shared<Fn>();
@@ -318,12 +320,16 @@ void Gateway::Upsert(RouteSpec route) {
     fn->route = std::move(route);
     st->RebuildRoutes();
     st->DrainQueue(fn);  // a raised concurrency limit may free slots
+    applied.set_value();
   });
+  applied.get_future().wait();
 }
 
 void Gateway::Remove(const std::string& key) {
+  if (stopped_) return;
   State* st = state_.get();
-  st->reactor->Post([st, key] {
+  std::promise<void> removed;
+  st->reactor->Post([st, key, &removed] {
     auto it = st->fns.find(key);
     if (it == st->fns.end()) return;
     auto fn = it->second;
@@ -337,6 +343,8 @@ void Gateway::Remove(const std::string& key) {
     }
     fn->counters->queued = 0;
   });
+  st->reactor->Post([&removed] { removed.set_value(); });
+  removed.get_future().wait();
   std::lock_guard lk(state_->counters_mu);
   state_->counters.erase(key);
 }

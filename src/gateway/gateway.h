@@ -11,7 +11,9 @@
 //
 // The data path is one event-loop thread: proxying needs no more than one
 // core to outrun the instances behind it, and all routing state stays on that
-// thread without locks. Upsert/Remove/SetEndpoints/Stats are thread-safe.
+// thread without locks. Upsert/Remove/SetEndpoints/Stats are thread-safe;
+// Upsert and Remove return once requests are routed accordingly (so never
+// call them from a listener callback), SetEndpoints returns at once.
 #pragma once
 
 #include <atomic>

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -82,7 +83,15 @@ Status FunctionManager::Start() {
   subscription_ = store_->Subscribe([this](const store::Change& change) {
     store::Object obj = change.object;
     bool deleted = change.type == store::ChangeType::kDeleted;
-    Enqueue([this, obj = std::move(obj), deleted] {
+    if (obj.kind == "Function" && !deleted) {
+      std::lock_guard lk(mu_);
+      auto it = fns_.find(obj.ns + "/" + obj.name);
+      if (it != fns_.end() && it->second->generation == obj.generation) return;  // status or metadata only
+    }
+    // The worker owns the functions; an API call waits for it so that, when
+    // `ofn apply` returns, the function is routed.
+    auto done = std::make_shared<std::promise<void>>();
+    Enqueue([this, obj = std::move(obj), deleted, done] {
       if (obj.kind == "Gateway") {
         ReconcileGateway(deleted ? nullptr : &obj);
       } else if (obj.kind == "Function") {
@@ -92,7 +101,9 @@ Status FunctionManager::Start() {
           Reconcile(obj);
         }
       }
+      done->set_value();
     });
+    if (std::this_thread::get_id() != worker_id_) done->get_future().wait();
   });
   auto gateways = store_->List("Gateway", "");
   if (!gateways.ok()) return gateways.status();
@@ -101,6 +112,7 @@ Status FunctionManager::Start() {
   if (!functions.ok()) return functions.status();
   for (const auto& obj : *functions) Reconcile(obj);
   worker_ = std::thread([this] { Worker(); });
+  worker_id_ = worker_.get_id();
   return Status::Ok();
 }
 

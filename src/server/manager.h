@@ -96,6 +96,7 @@ class FunctionManager : public gateway::GatewayListener {
   std::map<runtime::InstanceId, std::string> instance_owner_;  // instance -> key
   api::Gateway gateway_config_;
   std::thread worker_;
+  std::thread::id worker_id_;
 };
 
 }  // namespace ofn::server
