@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The platform benchmark (issue 3), each figure beside its comparison in one run:
+#   1. cold start: hello at zero instances, first request through the gateway
+#      -> 200, over N rounds, beside the floor (spawn the same binary, poll
+#      until it answers);
+#   2. warm path: wrk through the gateway vs straight to an instance (added
+#      latency at 1 connection) and vs nginx as a keep-alive reverse proxy to
+#      the same kind of instance (req/s at 64 connections).
+# `ofn server`, the instances and the proxies run on core 0; the clients on core 1.
+#
+# Env: OFN_BIN (default build/bin/ofn), HELLO (build/examples/hello/hello),
+# COLD_ROUNDS (100), DURATION (10s).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OFN_BIN=${OFN_BIN:-build/bin/ofn}
+HELLO=$(realpath "${HELLO:-build/examples/hello/hello}")
+COLDSTART=${COLDSTART:-build/bench/coldstart}
+ROUNDS=${COLD_ROUNDS:-100}
+DURATION=${DURATION:-10s}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+              shuf -i 20000-60000 -n 1; }
+wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.02; done; return 1; }
+
+gw=$(free_port); api=$(free_port); direct=$(free_port); proxy=$(free_port)
+taskset -c "$SERVER_CPU" "$OFN_BIN" server --data-dir "$work/data" --gateway "127.0.0.1:$gw" \
+  --api-addr "127.0.0.1:$api" --log-level warn &
+pids+=($!)
+wait_port "$api"; wait_port "$gw"
+token=$(cat "$work/data/token")
+
+echo "# Ofn platform benchmark"
+echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+echo "command:  bench/platform/run.sh (COLD_ROUNDS=$ROUNDS DURATION=$DURATION)"
+echo "machine:  $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r)"
+echo
+taskset -c "$CLIENT_CPU" "$COLDSTART" "$api" "$token" "$gw" "$HELLO" "$ROUNDS"
+
+# Warm path: one function kept warm by the load itself.
+manifest="apiVersion: core.openfunction.io/v1beta2
+kind: Function
+metadata:
+  name: warm
+  annotations:
+    ofn.io/readiness: socket
+spec:
+  version: v1
+  image: bench/hello
+  serving:
+    scaleOptions:
+      minReplicas: 1
+      maxReplicas: 1
+    triggers:
+      http:
+        port: 8080
+    template:
+      containers:
+        - name: function
+          command: [\"$HELLO\"]"
+curl -sf -H "Authorization: Bearer $token" --data-binary "$manifest" "http://127.0.0.1:$api/v1/apply" >/dev/null
+curl -sf "http://127.0.0.1:$gw/default/warm/" >/dev/null
+
+OFN_LOG_LEVEL=warn PORT=$direct taskset -c "$SERVER_CPU" "$HELLO" &
+pids+=($!)
+mkdir -p "$work/nginx/logs"
+cat > "$work/nginx/nginx.conf" <<CONF
+worker_processes 1; daemon off; error_log $work/nginx/logs/error.log; pid $work/nginx/nginx.pid;
+events { worker_connections 4096; }
+http { access_log off;
+  upstream fn { server 127.0.0.1:$direct; keepalive 128; keepalive_requests 100000000; }
+  server { listen 127.0.0.1:$proxy; keepalive_requests 100000000;
+    location /default/warm/ { proxy_pass http://fn/; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+CONF
+taskset -c "$SERVER_CPU" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
+pids+=($!)
+wait_port "$direct"; wait_port "$proxy"
+
+measure() {  # name conns url
+  local out
+  out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$2" -d"$DURATION" --latency "$3")
+  local rps p50 p99
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  printf "| %-22s | %5s | %10.0f | %9s | %9s |\n" "$1" "$2" "$rps" "$p50" "$p99"
+  eval "rps_${4}=$rps"
+}
+echo
+echo "| warm path              | conns |      req/s |       p50 |       p99 |"
+echo "|------------------------|------:|-----------:|----------:|----------:|"
+measure "direct to instance" 1 "http://127.0.0.1:$direct/default/warm/" d1
+measure "through ofn gateway" 1 "http://127.0.0.1:$gw/default/warm/" g1
+measure "through nginx proxy" 1 "http://127.0.0.1:$proxy/default/warm/" n1
+measure "through ofn gateway" 64 "http://127.0.0.1:$gw/default/warm/" g64
+measure "through nginx proxy" 64 "http://127.0.0.1:$proxy/default/warm/" n64
+echo
+awk -v g="$rps_g64" -v n="$rps_n64" 'BEGIN { printf "ratio gateway/nginx req/s at 64 conns: %.2f\n", g / n }'
+awk -v d="$rps_d1" -v g="$rps_g1" 'BEGIN { printf "added latency through the gateway at 1 conn (from req/s): %.1f us\n", (1e6 / g) - (1e6 / d) }'
