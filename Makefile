@@ -2,7 +2,7 @@
 #
 #   make build   install missing build packages, configure and build into build/
 #   make test    build, then run every test with ctest
-#   make run     build, then serve the hello function on $(PORT) (default 8080)
+#   make run     build, then start ofn server with the examples applied on $(PORT) (default 8080)
 #   make fuzz    clang build in build-fuzz/, each fuzzer for $(FUZZ_SECONDS) s
 #   make bench   hello vs nginx with wrk (bench/framework/run.sh)
 #   make clean   remove build/ and build-fuzz/
@@ -24,7 +24,6 @@ CMAKE_FLAGS  ?=
 # configured by CI does not keep -Werror for a later local build.
 OFN_WERROR := $(if $(filter true,$(CI)),ON,OFF)
 
-HELLO := $(BUILD_DIR)/examples/hello/hello
 
 .PHONY: all build test run fuzz bench clean
 
@@ -39,14 +38,7 @@ test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS) --timeout 300
 
 run: build
-	@echo
-	@echo "==> the hello function on port $(PORT); call it with:"
-	@echo
-	@echo "    curl http://127.0.0.1:$(PORT)/"
-	@echo
-	@echo "    (Ctrl-C stops it)"
-	@echo
-	@PORT=$(PORT) exec $(HELLO)
+	@PORT=$(PORT) BUILD_DIR=$(BUILD_DIR) bash scripts/run.sh
 
 # OFN_FUZZ=ON instruments every target (see CMakeLists.txt). Crash
 # reproducers go to build-fuzz/artifacts/.

@@ -1,12 +1,17 @@
 #include "api/manifest.h"
 
-#include <yaml-cpp/yaml.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/mark.h>
+#include <yaml-cpp/parser.h>
 
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
+#include <sstream>
 #include <utility>
 
 #include "api/schema_registry.h"
@@ -204,13 +209,88 @@ std::string KeyString(const json& key) {
   return key.dump();
 }
 
+// A YAML document as yaml-cpp's parser reports it, built from its events
+// rather than with YAML::LoadAll: LoadAll loops forever on a ',' at document
+// level (yaml-cpp 0.7), and driving the parser ourselves lets us stop that.
+struct YNode {
+  enum class Kind { kNull, kScalar, kSequence, kMap };
+  Kind kind = Kind::kNull;
+  YAML::Mark mark;
+  std::string tag;
+  std::string value;                   // scalars
+  std::vector<const YNode*> children;  // items; for maps key, value, key, value...
+};
+
+class TreeBuilder : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { start_ = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { Add(New(YNode::Kind::kNull, mark, ""), anchor); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto it = anchors_.find(anchor);
+    Add(it != anchors_.end() ? it->second : New(YNode::Kind::kNull, mark, ""), 0);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    YNode* n = New(YNode::Kind::kScalar, mark, tag);
+    n->value = value;
+    Add(n, anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    Open(New(YNode::Kind::kSequence, mark, tag), anchor);
+  }
+  void OnSequenceEnd() override { Close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    Open(New(YNode::Kind::kMap, mark, tag), anchor);
+  }
+  void OnMapEnd() override { Close(); }
+
+  const YNode* root() const { return root_; }
+  const YAML::Mark& start() const { return start_; }
+
+ private:
+  YNode* New(YNode::Kind kind, const YAML::Mark& mark, const std::string& tag) {
+    nodes_.push_back(std::make_unique<YNode>());
+    YNode* n = nodes_.back().get();
+    n->kind = kind;
+    n->mark = mark;
+    n->tag = tag;
+    return n;
+  }
+  void Add(const YNode* n, YAML::anchor_t anchor) {
+    if (anchor != 0) anchors_[anchor] = n;
+    if (stack_.empty()) {
+      if (root_ == nullptr) root_ = n;
+    } else {
+      stack_.back()->children.push_back(n);
+    }
+  }
+  void Open(YNode* n, YAML::anchor_t anchor) {
+    Add(n, anchor);
+    stack_.push_back(n);
+  }
+  void Close() {
+    if (!stack_.empty()) stack_.pop_back();
+  }
+
+  // Raw pointers into an arena: an alias may point back into its own
+  // collection, and shared ownership would then leak.
+  std::vector<std::unique_ptr<YNode>> nodes_;
+  std::vector<YNode*> stack_;
+  std::unordered_map<YAML::anchor_t, const YNode*> anchors_;
+  const YNode* root_ = nullptr;
+  YAML::Mark start_;
+};
+
 class Converter {
  public:
   Converter(std::string_view source, const ParseLimits& limits, Document* doc)
       : source_(source), limits_(limits), doc_(doc) {}
 
   // Converts `node` into *out; on failure returns false with status() set.
-  bool Convert(const YAML::Node& node, const std::string& pointer, Position where, int depth, json* out) {
+  bool Convert(const YNode& node, const std::string& pointer, Position where, int depth, json* out) {
     if (++nodes_ > limits_.max_nodes) {
       return Fail(where, "document too large: more than " + std::to_string(limits_.max_nodes) +
                              " values (aliases included)");
@@ -219,27 +299,26 @@ class Converter {
       return Fail(where, "nesting deeper than " + std::to_string(limits_.max_depth) + " levels");
     }
     doc_->positions.emplace(pointer, where);
-    switch (node.Type()) {
-      case YAML::NodeType::Undefined:
-      case YAML::NodeType::Null:
+    switch (node.kind) {
+      case YNode::Kind::kNull:
         *out = nullptr;
         return true;
-      case YAML::NodeType::Scalar:
+      case YNode::Kind::kScalar:
         return ConvertScalar(node, where, out);
-      case YAML::NodeType::Sequence: {
+      case YNode::Kind::kSequence: {
         *out = json::array();
         std::size_t i = 0;
-        for (const YAML::Node& item : node) {
+        for (const YNode* item : node.children) {
           json v;
-          Position p = ToPosition(item.Mark());
+          Position p = ToPosition(item->mark);
           if (p.line == 0) p = where;
-          if (!Convert(item, pointer + "/" + std::to_string(i), p, depth + 1, &v)) return false;
+          if (!Convert(*item, pointer + "/" + std::to_string(i), p, depth + 1, &v)) return false;
           out->push_back(std::move(v));
           ++i;
         }
         return true;
       }
-      case YAML::NodeType::Map:
+      case YNode::Kind::kMap:
         return ConvertMap(node, pointer, where, depth, out);
     }
     return Fail(where, "unexpected YAML node");
@@ -260,10 +339,10 @@ class Converter {
     return true;
   }
 
-  bool ConvertScalar(const YAML::Node& node, Position where, json* out) {
-    const std::string& text = node.Scalar();
+  bool ConvertScalar(const YNode& node, Position where, json* out) {
+    const std::string& text = node.value;
     if (!CheckUtf8(text, where)) return false;
-    const std::string& tag = node.Tag();
+    const std::string& tag = node.tag;
     if (tag == "!") {  // quoted or block scalar: always a string
       *out = text;
       return true;
@@ -295,16 +374,16 @@ class Converter {
     return true;
   }
 
-  bool ConvertMap(const YAML::Node& node, const std::string& pointer, Position where, int depth, json* out) {
+  bool ConvertMap(const YNode& node, const std::string& pointer, Position where, int depth, json* out) {
     *out = json::object();
     std::unordered_map<std::string, Position> seen;
-    std::vector<const YAML::Node*> merges;
-    std::vector<std::pair<YAML::Node, YAML::Node>> entries;
-    for (const auto& kv : node) entries.emplace_back(kv.first, kv.second);
-    for (const auto& [k, v] : entries) {
-      Position kp = ToPosition(k.Mark());
+    std::vector<const YNode*> merges;
+    for (std::size_t i = 0; i + 1 < node.children.size(); i += 2) {
+      const YNode& k = *node.children[i];
+      const YNode& v = *node.children[i + 1];
+      Position kp = ToPosition(k.mark);
       if (kp.line == 0) kp = where;
-      if (k.Type() == YAML::NodeType::Scalar && k.Tag() == "?" && k.Scalar() == "<<") {
+      if (k.kind == YNode::Kind::kScalar && k.tag == "?" && k.value == "<<") {
         merges.push_back(&v);
         continue;
       }
@@ -319,23 +398,29 @@ class Converter {
       (*out)[key] = std::move(value);
     }
     // Merge keys: explicit keys win, then earlier merged maps over later ones.
-    for (const YAML::Node* m : merges) {
-      std::vector<YAML::Node> sources;
-      if (m->IsMap()) {
-        sources.push_back(*m);
-      } else if (m->IsSequence()) {
-        for (const YAML::Node& s : *m) sources.push_back(s);
+    for (const YNode* m : merges) {
+      std::vector<const YNode*> sources;
+      if (m->kind == YNode::Kind::kMap) {
+        sources.push_back(m);
+      } else if (m->kind == YNode::Kind::kSequence) {
+        sources = m->children;
       }
-      for (const YAML::Node& s : sources) {
-        if (!s.IsMap()) return Fail(ToPosition(m->Mark()), "the value of a merge key (<<) must be a map or a list of maps");
-        for (const auto& kv : s) {
-          Position kp = ToPosition(kv.first.Mark());
+      for (const YNode* src : sources) {
+        if (src->kind != YNode::Kind::kMap) {
+          return Fail(ToPosition(m->mark), "the value of a merge key (<<) must be a map or a list of maps");
+        }
+        for (std::size_t i = 0; i + 1 < src->children.size(); i += 2) {
+          const YNode& k = *src->children[i];
+          Position kp = ToPosition(k.mark);
+          if (kp.line == 0) kp = where;
           std::string key;
-          if (!KeyOf(kv.first, kp, &key)) return false;
+          if (!KeyOf(k, kp, &key)) return false;
           if (seen.count(key)) continue;
           seen.emplace(key, kp);
           json value;
-          if (!Convert(kv.second, pointer + "/" + EscapePointerToken(key), kp, depth + 1, &value)) return false;
+          if (!Convert(*src->children[i + 1], pointer + "/" + EscapePointerToken(key), kp, depth + 1, &value)) {
+            return false;
+          }
           (*out)[key] = std::move(value);
         }
       }
@@ -343,9 +428,9 @@ class Converter {
     return true;
   }
 
-  bool KeyOf(const YAML::Node& k, Position kp, std::string* key) {
-    if (k.Type() != YAML::NodeType::Scalar) {
-      return Fail(kp, k.IsNull() ? "a map key is null" : "map keys must be strings, not lists or maps");
+  bool KeyOf(const YNode& k, Position kp, std::string* key) {
+    if (k.kind != YNode::Kind::kScalar) {
+      return Fail(kp, k.kind == YNode::Kind::kNull ? "a map key is null" : "map keys must be strings, not lists or maps");
     }
     json kv;
     if (!ConvertScalar(k, kp, &kv)) return false;
@@ -456,38 +541,49 @@ Result<std::vector<Document>> ParseManifests(std::string_view text, std::string_
     return Status::InvalidArgument(std::string(source) + ":" + std::to_string(LineOf(text, valid)) +
                                    ": invalid UTF-8 (manifests must be UTF-8 text)");
   }
-  std::vector<YAML::Node> nodes;
-  try {
-    nodes = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& e) {
+  std::vector<Document> docs;
+  auto syntax_error = [&](const YAML::Mark& mark, const std::string& message) {
     std::string at(source);
-    if (!e.mark.is_null() && e.mark.line >= 0) at += ":" + std::to_string(e.mark.line + 1);
-    return Status::InvalidArgument(at + ": YAML syntax error: " + e.msg);
+    if (!mark.is_null() && mark.line >= 0) at += ":" + std::to_string(mark.line + 1);
+    return Status::InvalidArgument(at + ": YAML syntax error: " + message);
+  };
+  try {
+    std::istringstream in{std::string(text)};
+    YAML::Parser parser(in);
+    int previous_start = -1;
+    for (std::size_t index = 1;; ++index) {
+      TreeBuilder tree;
+      if (!parser.HandleNextDocument(tree)) break;
+      // yaml-cpp does not consume a ',' at document level and would hand
+      // out empty documents at the same place forever.
+      if (tree.start().pos == previous_start) {
+        return syntax_error(tree.start(), "unexpected ',' outside a flow collection ([...] or {...})");
+      }
+      previous_start = tree.start().pos;
+      if (index > limits.max_documents) {
+        return Status::InvalidArgument(std::string(source) + ": more than " + std::to_string(limits.max_documents) +
+                                       " documents");
+      }
+      const YNode* node = tree.root();
+      if (node == nullptr || node->kind == YNode::Kind::kNull) continue;  // an empty document
+      Document doc;
+      doc.source = std::string(source);
+      Position start = ToPosition(node->mark);
+      doc.line = start.line;
+      if (node->kind != YNode::Kind::kMap) {
+        std::string at = doc.source + (start.line > 0 ? ":" + std::to_string(start.line) : std::string());
+        return Status::InvalidArgument(at + ": document " + std::to_string(index) +
+                                       " is not a map (a resource has apiVersion, kind, metadata...)");
+      }
+      Converter converter(source, limits, &doc);
+      if (!converter.Convert(*node, "", start, 0, &doc.object)) return converter.status();
+      FillMeta(&doc);
+      docs.push_back(std::move(doc));
+    }
+  } catch (const YAML::Exception& e) {
+    return syntax_error(e.mark, e.msg);
   } catch (const std::exception& e) {
     return Status::InvalidArgument(std::string(source) + ": cannot read YAML: " + e.what());
-  }
-  std::vector<Document> docs;
-  std::size_t index = 0;
-  for (const YAML::Node& node : nodes) {
-    ++index;
-    if (node.IsNull() || !node.IsDefined()) continue;  // an empty document
-    Document doc;
-    doc.source = std::string(source);
-    Position start = ToPosition(node.Mark());
-    doc.line = start.line;
-    if (!node.IsMap()) {
-      std::string at = doc.source + (start.line > 0 ? ":" + std::to_string(start.line) : std::string());
-      return Status::InvalidArgument(at + ": document " + std::to_string(index) +
-                                     " is not a map (a resource has apiVersion, kind, metadata...)");
-    }
-    Converter converter(source, limits, &doc);
-    try {
-      if (!converter.Convert(node, "", start, 0, &doc.object)) return converter.status();
-    } catch (const std::exception& e) {  // yaml-cpp accessors throw on malformed nodes
-      return Status::InvalidArgument(doc.source + ":" + std::to_string(start.line) + ": cannot read YAML: " + e.what());
-    }
-    FillMeta(&doc);
-    docs.push_back(std::move(doc));
   }
   return docs;
 }

@@ -55,6 +55,7 @@ struct ParseLimits {
   std::size_t max_bytes = 8u << 20;     // whole input
   int max_depth = 100;                  // nesting of maps and lists
   std::size_t max_nodes = 1u << 18;     // per document, after expanding aliases
+  std::size_t max_documents = 10000;    // per input, empty ones included
 };
 
 // Errors (a Status naming source and line): syntax errors, non-UTF-8 text,

@@ -206,6 +206,20 @@ TEST(Manifest, SyntaxErrorsNameTheLine) {
   EXPECT_TRUE(e.starts_with("t.yaml:")) << e;
 }
 
+// yaml-cpp 0.7's LoadAll never returns on these; Ofn must answer.
+TEST(Manifest, StrayCommasAtDocumentLevel) {
+  for (std::string_view text : {",", "{},\"sp\"", "[1],2", "\"a\",\"b\"", "a: 1\n---\n[1],", "&a [1],", "---\n,\n"}) {
+    std::string e = ParseError(text);
+    EXPECT_TRUE(e.starts_with("t.yaml:")) << text << ": " << e;
+    EXPECT_NE(e.find("unexpected ','"), std::string::npos) << text << ": " << e;
+  }
+  ParseLimits limits;
+  limits.max_documents = 3;
+  auto r = ParseManifests("---\n---\n---\n---\n", "t.yaml", limits);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("more than 3 documents"), std::string::npos);
+}
+
 TEST(Manifest, DuplicateKeysAreErrors) {
   std::string e = ParseError("apiVersion: v1\nkind: X\nspec:\n  port: 1\n  port: 2\n");
   EXPECT_EQ(e, "t.yaml:5: duplicate key \"port\" (first at line 4)");

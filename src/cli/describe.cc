@@ -187,6 +187,9 @@ void StatusSection(Writer& w, const json& status, bool function) {
 }  // namespace
 
 std::string TitleCase(std::string_view key) {
+  // Keys that are not field names (annotations, Knative settings, env names
+  // with dots) are shown as written.
+  if (key.find_first_of("./") != std::string_view::npos) return std::string(key);
   std::vector<std::string> words;
   std::string cur;
   for (size_t i = 0; i < key.size(); ++i) {

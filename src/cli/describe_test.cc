@@ -17,6 +17,7 @@ TEST(TitleCase, LikeKubectlDescribe) {
   EXPECT_EQ(TitleCase("url"), "URL");
   EXPECT_EQ(TitleCase("min_replicas"), "Min Replicas");
   EXPECT_EQ(TitleCase("x"), "X");
+  EXPECT_EQ(TitleCase("autoscaling.knative.dev/target"), "autoscaling.knative.dev/target");
 }
 
 TEST(Describe, FunctionSections) {

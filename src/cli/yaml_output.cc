@@ -22,13 +22,23 @@ bool IsReservedWord(std::string_view s) {
 }
 
 bool LooksNumeric(std::string_view s) {
-  // Anything made only of number characters that holds a digit might read as
-  // an int or float in some YAML dialect (0x1F, 1_000, 1:30, 1e3): quote it.
+  // Anything some YAML dialect may read as a number is quoted: YAML 1.1 and
+  // 1.2 ints and floats (1_000, 0x1F, 0o17, 0b101, 1:30 sexagesimal, 1e3, .5).
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
+  if (s.size() > 2 && s[0] == '0' && std::string_view("xXoObB").find(s[1]) != std::string_view::npos) {
+    return s.substr(2).find_first_not_of("0123456789abcdefABCDEF_") == std::string_view::npos;
+  }
   bool digit = false;
-  for (char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
     if (c >= '0' && c <= '9') {
       digit = true;
-    } else if (std::string_view("+-._:eExXoObBaAcCdDfF").find(c) == std::string_view::npos) {
+    } else if (c == 'e' || c == 'E') {
+      // An exponent: optionally signed digits to the end.
+      std::string_view exp = s.substr(i + 1);
+      if (!exp.empty() && (exp[0] == '+' || exp[0] == '-')) exp.remove_prefix(1);
+      return digit && !exp.empty() && exp.find_first_not_of("0123456789") == std::string_view::npos;
+    } else if (c != '_' && c != ':' && c != '.') {
       return false;
     }
   }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make run`: starts `ofn server` with the example functions applied and
+# prints how to call them; Ctrl-C stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD_DIR:-build}
+PORT=${PORT:-8080}
+DATA=${OFN_DATA_DIR:-$BUILD/run-data}
+OFN="$BUILD/bin/ofn"
+
+# The example manifests name their programs (`command: ["hello"]`); the
+# server looks them up in its PATH, as a container runtime would in an image.
+EXAMPLES=$(find "$(realpath "$BUILD/examples")" -maxdepth 1 -mindepth 1 -type d | tr '\n' ':')
+export OFN_DATA_DIR=$DATA
+PATH="$EXAMPLES$PATH" "$OFN" server --data-dir "$DATA" --gateway "127.0.0.1:$PORT" &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT INT TERM
+for _ in $(seq 100); do [[ -S $DATA/ofn.sock ]] && break; sleep 0.05; done
+"$OFN" apply -f examples/manifests
+
+cat <<MSG
+
+==> ofn server is running (data in $DATA, gateway on 127.0.0.1:$PORT). Try:
+
+    curl http://127.0.0.1:$PORT/default/hello/
+    curl http://127.0.0.1:$PORT/default/multi/hello/Ann
+    curl -X POST http://127.0.0.1:$PORT/default/multi/sum -d '{"numbers":[1,2,3]}'
+    curl http://127.0.0.1:$PORT/default/greeter/ -H 'ce-specversion: 1.0' -H 'ce-id: 1' \\
+         -H 'ce-source: /me' -H 'ce-type: com.example.person' -H 'Content-Type: application/json' -d '{"name":"Ada"}'
+
+    OFN_DATA_DIR=$DATA $OFN get functions        # status, URLs
+    OFN_DATA_DIR=$DATA $OFN logs hello           # an instance's log
+
+Functions start on their first request and stop when idle. Ctrl-C stops the server.
+MSG
+wait $server
