@@ -5,6 +5,8 @@
 // A Context lives for one verb on one thread; not thread-safe.
 #pragma once
 
+#include <chrono>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
