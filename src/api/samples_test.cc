@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <thread>
 
 #include "api/load.h"
 #include "api/testing_specs.h"
@@ -85,6 +86,30 @@ TEST(Samples, EveryManifestLoadsWithoutErrors) {
   EXPECT_EQ(components, 7);
   EXPECT_EQ(others, 7) << "apps/v1 Deployments and Strimzi Kafka resources";
   std::cout << "What Ofn ignores in the samples:\n" << report;
+}
+
+// The schema registry compiles on first use; loads from many threads at once
+// must agree with each other.
+TEST(Samples, ConcurrentLoadsAgree) {
+  auto files = SampleManifests();
+  ASSERT_FALSE(files.empty()) << specs::MissingSpecsMessage();
+  std::vector<std::string> texts;
+  for (const auto& f : files) texts.push_back(ReadFile(f));
+  auto summarize = [&texts] {
+    std::string out;
+    for (const std::string& t : texts) {
+      auto r = LoadManifests(t, "x.yaml");
+      if (!r.ok()) return std::string("parse error");
+      for (const Resource& res : *r) out += FormatDiagnostics(res.errors) + FormatDiagnostics(res.ignored);
+    }
+    return out;
+  };
+  std::vector<std::string> results(4);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < results.size(); ++i) threads.emplace_back([&, i] { results[i] = summarize(); });
+  for (auto& t : threads) t.join();
+  for (const std::string& r : results) EXPECT_EQ(r, results[0]);
+  EXPECT_FALSE(results[0].empty());
 }
 
 TEST(Samples, FunctionWithBuildAndServing) {

@@ -239,6 +239,25 @@ spec:
                                                           "bus.yaml:6: spec: kept, not acted on yet"}));
 }
 
+TEST(Validate, HugeDocument) {
+  std::string text = "apiVersion: core.openfunction.io/v1beta2\nkind: Function\nmetadata:\n  name: big\nspec:\n"
+                     "  image: x\n  serving:\n    params:\n";
+  for (int i = 0; i < 20000; ++i) text += "      P" + std::to_string(i) + ": \"" + std::to_string(i) + "\"\n";
+  text += "      BAD: 5\n";
+  ValidationReport r = Validate(Parse(text, "huge.yaml"));
+  EXPECT_EQ(Strings(r.errors), std::vector<std::string>{"huge.yaml:20009: spec.serving.params[BAD]: expected string, got 5"});
+}
+
+TEST(Validate, DeepNestingInPreservedFields) {
+  // scaleOptions.keda.scaledObject.advanced... is typed; a Component's
+  // metadata value is free-form: deep values there are kept, within limits.
+  std::string value = "{}";
+  for (int i = 0; i < 90; ++i) value = "{a: " + value + "}";
+  ValidationReport r = Validate(Parse("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: c}\nspec:\n"
+                                      "  type: t\n  version: v1\n  metadata:\n  - name: deep\n    value: " + value + "\n"));
+  EXPECT_TRUE(r.ok()) << testing::PrintToString(Strings(r.errors));
+}
+
 TEST(Validate, Names) {
   EXPECT_TRUE(IsDnsLabel("a"));
   EXPECT_TRUE(IsDnsLabel("hello-world-1"));

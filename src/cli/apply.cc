@@ -72,7 +72,7 @@ int ApplyVerb(Context& ctx) {
       }
       std::string action = Str(r, {"action"});
       if (dry_run && action == "validated") action += " (dry run)";
-      std::string resource = QualifiedResource(Str(r, {"apiVersion"}), Str(r, {"kind"})) + "/" + Str(r, {"name"});
+      std::string resource = api::QualifiedResource(Str(r, {"apiVersion"}), Str(r, {"kind"})) + "/" + Str(r, {"name"});
       if (ctx.output == "name") {
         ctx.out() << resource << "\n";
       } else {

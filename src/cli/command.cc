@@ -86,7 +86,7 @@ std::string ObjectPath(std::string_view kind, std::string_view ns, std::string_v
 }
 
 std::string ObjectName(const json& obj) {
-  return QualifiedResource(Str(obj, {"apiVersion"}), Str(obj, {"kind"})) + "/" + Str(obj, {"metadata", "name"});
+  return api::QualifiedResource(Str(obj, {"apiVersion"}), Str(obj, {"kind"})) + "/" + Str(obj, {"metadata", "name"});
 }
 
 void PrintStructured(Context& ctx, const json& value) {

@@ -17,7 +17,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/flags.h"
-#include "cli/kinds.h"
+#include "api/kinds.h"
 
 namespace ofn::cli {
 

@@ -33,8 +33,8 @@ int DeleteVerb(Context& ctx) {
         return kExitFailed;
       }
       for (const ObjectRef& r : *refs) {
-        const KindInfo* k = LookupKind(r.kind);
-        targets.push_back({r.kind, k ? k->Qualified() : QualifiedResource(r.api_version, r.kind),
+        const api::KindName* k = api::LookupKind(r.kind);
+        targets.push_back({r.kind, k ? k->Qualified() : api::QualifiedResource(r.api_version, r.kind),
                            r.ns.empty() ? ctx.ns : r.ns, r.name});
       }
     }
@@ -49,7 +49,7 @@ int DeleteVerb(Context& ctx) {
       return kExitUsage;
     }
     auto add = [&](std::string_view type, std::string name) {
-      const KindInfo* k = LookupKind(type);
+      const api::KindName* k = api::LookupKind(type);
       if (!k) {
         ctx.err() << "error: the server doesn't have a resource type \"" << type << "\"\n";
         return false;

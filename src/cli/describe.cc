@@ -276,7 +276,7 @@ int DescribeVerb(Context& ctx) {
     names.insert(names.begin(), type.substr(slash + 1));
     type = type.substr(0, slash);
   }
-  const KindInfo* kind = LookupKind(type);
+  const api::KindName* kind = api::LookupKind(type);
   if (!kind) {
     ctx.err() << "error: the server doesn't have a resource type \"" << type << "\"\n";
     return kExitFailed;

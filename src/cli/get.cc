@@ -13,15 +13,15 @@ namespace ofn::cli {
 namespace {
 
 struct Query {
-  const KindInfo* kind = nullptr;  // null: every kind
+  const api::KindName* kind = nullptr;  // null: every kind
   std::string name;                // empty: list
 };
 
 // Turns the positionals into queries; prints and returns false on a bad type.
 bool ParseQueries(Context& ctx, bool* several_kinds, std::vector<Query>* out) {
   const auto& pos = ctx.args.positionals;
-  auto lookup = [&](std::string_view type) -> const KindInfo* {
-    const KindInfo* k = LookupKind(type);
+  auto lookup = [&](std::string_view type) -> const api::KindName* {
+    const api::KindName* k = api::LookupKind(type);
     if (!k) ctx.err() << "error: the server doesn't have a resource type \"" << type << "\"\n";
     return k;
   };
@@ -38,31 +38,31 @@ bool ParseQueries(Context& ctx, bool* several_kinds, std::vector<Query>* out) {
         ctx.err() << "error: arguments in resource/name form must have a single resource and name\n";
         return false;
       }
-      const KindInfo* k = lookup(p.substr(0, slash));
+      const api::KindName* k = lookup(p.substr(0, slash));
       if (!k) return false;
       out->push_back({k, p.substr(slash + 1)});
     }
     for (const Query& q : *out) *several_kinds |= q.kind != out->front().kind;
     return true;
   }
-  std::vector<const KindInfo*> kinds;
+  std::vector<const api::KindName*> kinds;
   std::string_view types = pos[0];
   while (!types.empty()) {
     size_t comma = types.find(',');
     std::string_view t = types.substr(0, comma);
     types = comma == std::string_view::npos ? std::string_view() : types.substr(comma + 1);
     if (t.empty()) continue;
-    const KindInfo* k = lookup(t);
+    const api::KindName* k = lookup(t);
     if (!k) return false;
     kinds.push_back(k);
   }
   if (kinds.empty()) return lookup(pos[0]) != nullptr;
   *several_kinds = kinds.size() > 1;
   if (pos.size() == 1) {
-    for (const KindInfo* k : kinds) out->push_back({k, ""});
+    for (const api::KindName* k : kinds) out->push_back({k, ""});
     return true;
   }
-  for (const KindInfo* k : kinds) {
+  for (const api::KindName* k : kinds) {
     for (size_t i = 1; i < pos.size(); ++i) out->push_back({k, pos[i]});
   }
   return true;

@@ -40,7 +40,7 @@ int LogsVerb(Context& ctx) {
   }
   std::string name = pos[0];
   if (size_t slash = name.find('/'); slash != std::string::npos) {  // "fn/hello", as kubectl takes "pod/x"
-    const KindInfo* k = LookupKind(name.substr(0, slash));
+    const api::KindName* k = api::LookupKind(name.substr(0, slash));
     if (!k || k->kind != "Function") {
       ctx.err() << "error: logs are kept for functions only, not \"" << name.substr(0, slash) << "\"\n";
       return kExitUsage;

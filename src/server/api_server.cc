@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/kinds.h"
 #include "api/load.h"
 #include "common/encoding.h"
 #include "common/log.h"
@@ -10,21 +11,6 @@ namespace ofn::server {
 namespace {
 
 using Json = nlohmann::json;
-
-struct KindInfo {
-  const char* kind;
-  std::initializer_list<const char*> aliases;
-};
-
-const KindInfo kKinds[] = {
-    {"Function", {"function", "functions", "fn", "fns"}},
-    {"Gateway", {"gateway", "gateways", "gw", "gtw"}},
-    {"EventSource", {"eventsource", "eventsources", "es"}},
-    {"EventBus", {"eventbus", "eventbuses", "eb"}},
-    {"ClusterEventBus", {"clustereventbus", "clustereventbuses", "ceb"}},
-    {"Trigger", {"trigger", "triggers", "tr"}},
-    {"Component", {"component", "components", "comp"}},
-};
 
 void JsonAnswer(HttpResponse& resp, int status, const Json& body) {
   resp = HttpResponse(status, body.dump() + "\n", "application/json");
@@ -85,14 +71,8 @@ bool SameToken(std::string_view a, std::string_view b) {
 }  // namespace
 
 std::string CanonicalKind(std::string_view kind) {
-  std::string lower = enc::ToLower(kind);
-  for (const auto& k : kKinds) {
-    if (lower == enc::ToLower(k.kind)) return k.kind;
-    for (const char* a : k.aliases) {
-      if (lower == a) return k.kind;
-    }
-  }
-  return "";
+  const api::KindName* k = api::LookupKind(kind);
+  return k ? std::string(k->kind) : std::string();
 }
 
 Result<std::unique_ptr<ApiServer>> ApiServer::Start(ApiOptions options, store::Store* store, FunctionManager* manager) {

@@ -49,7 +49,7 @@ class ApiServer {
   std::unique_ptr<net::HttpServer> tcp_;
 };
 
-// "functions", "fn", "Function" -> "Function"; "" when unknown.
+// "functions", "fn", "Function" -> "Function" (api/kinds.h); "" when unknown.
 std::string CanonicalKind(std::string_view kind);
 
 }  // namespace ofn::server

@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-namespace ofn::cli {
+namespace ofn::api {
 
-struct KindInfo {
+struct KindName {
   std::string_view kind;      // "Function"
   std::string_view group;     // "core.openfunction.io"
   std::string_view version;   // preferred version, "v1beta2"
@@ -28,15 +28,15 @@ struct KindInfo {
 };
 
 // Every known kind, in the order `ofn get` with no type prints them.
-const std::vector<KindInfo>& Kinds();
+const std::vector<KindName>& KnownKinds();
 
 // Resolves a kind, plural, singular, short name or group-qualified name
 // ("functions.core.openfunction.io"), case-insensitively. Null if unknown.
-const KindInfo* LookupKind(std::string_view name);
+const KindName* LookupKind(std::string_view name);
 
 // kubectl's name for an object's resource from its apiVersion and kind, even
 // for a kind this table does not know: "function.core.openfunction.io",
 // "configmap" for the core group.
 std::string QualifiedResource(std::string_view api_version, std::string_view kind);
 
-}  // namespace ofn::cli
+}  // namespace ofn::api

@@ -1,19 +1,19 @@
-#include "cli/kinds.h"
+#include "api/kinds.h"
 
 #include <gtest/gtest.h>
 
-namespace ofn::cli {
+namespace ofn::api {
 namespace {
 
 TEST(LookupKind, AliasesLikeKubectl) {
   for (const char* name : {"Function", "function", "functions", "fn", "FN", "Functions",
                            "functions.core.openfunction.io", "function.core.openfunction.io"}) {
-    const KindInfo* k = LookupKind(name);
+    const KindName* k = LookupKind(name);
     ASSERT_NE(k, nullptr) << name;
     EXPECT_EQ(k->kind, "Function") << name;
   }
   for (const char* name : {"gateway", "gateways", "gw", "Gateway", "gateways.networking.openfunction.io"}) {
-    const KindInfo* k = LookupKind(name);
+    const KindName* k = LookupKind(name);
     ASSERT_NE(k, nullptr) << name;
     EXPECT_EQ(k->kind, "Gateway") << name;
   }
@@ -28,7 +28,7 @@ TEST(LookupKind, AliasesLikeKubectl) {
   EXPECT_EQ(LookupKind("functions.dapr.io"), nullptr);  // the group must match
 }
 
-TEST(KindInfo, KubectlNames) {
+TEST(KindName, KubectlNames) {
   EXPECT_EQ(LookupKind("fn")->Qualified(), "function.core.openfunction.io");
   EXPECT_EQ(LookupKind("fn")->ApiVersion(), "core.openfunction.io/v1beta2");
   EXPECT_EQ(LookupKind("gw")->Qualified(), "gateway.networking.openfunction.io");
@@ -37,4 +37,4 @@ TEST(KindInfo, KubectlNames) {
 }
 
 }  // namespace
-}  // namespace ofn::cli
+}  // namespace ofn::api

@@ -1,23 +1,23 @@
-#include "cli/kinds.h"
+#include "api/kinds.h"
 
 #include "common/encoding.h"
 
-namespace ofn::cli {
+namespace ofn::api {
 
-std::string KindInfo::Qualified() const {
+std::string KindName::Qualified() const {
   std::string s(singular);
   if (!group.empty()) s += "." + std::string(group);
   return s;
 }
 
-std::string KindInfo::ApiVersion() const {
+std::string KindName::ApiVersion() const {
   return group.empty() ? std::string(version) : std::string(group) + "/" + std::string(version);
 }
 
-const std::vector<KindInfo>& Kinds() {
+const std::vector<KindName>& KnownKinds() {
   // Short names as in OpenFunction's CRDs (specs/openfunction-crds), plus "gw"
   // which the server also accepts.
-  static const std::vector<KindInfo> kinds = {
+  static const std::vector<KindName> kinds = {
       {"Function", "core.openfunction.io", "v1beta2", "function", "functions", {"fn"}, true},
       {"Gateway", "networking.openfunction.io", "v1alpha1", "gateway", "gateways", {"gw"}, true},
       {"Component", "dapr.io", "v1alpha1", "component", "components", {}, true},
@@ -30,9 +30,9 @@ const std::vector<KindInfo>& Kinds() {
   return kinds;
 }
 
-const KindInfo* LookupKind(std::string_view name) {
+const KindName* LookupKind(std::string_view name) {
   std::string n = enc::ToLower(name);
-  for (const KindInfo& k : Kinds()) {
+  for (const KindName& k : KnownKinds()) {
     std::string qualified_suffix = "." + std::string(k.group);
     std::string base = n;
     // "functions.core.openfunction.io" and "function.core.openfunction.io" too.
@@ -55,4 +55,4 @@ std::string QualifiedResource(std::string_view api_version, std::string_view kin
   return s;
 }
 
-}  // namespace ofn::cli
+}  // namespace ofn::api
