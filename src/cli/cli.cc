@@ -18,25 +18,25 @@ struct Verb {
   const char* usage;    // after "ofn "
   const char* summary;  // one line for `ofn --help`
   const char* details;  // examples and notes for `ofn VERB --help`
-  std::vector<FlagSpec> flags;
+  std::vector<flags::FlagSpec> flags;
   int (*run)(Context&);
 };
 
 int VersionVerb(Context& ctx);
 
-std::vector<FlagSpec> GlobalFlags() {
+std::vector<flags::FlagSpec> GlobalFlags() {
   return {
-      {"data-dir", 0, FlagType::kValue, "DIR",
+      {"data-dir", 0, flags::FlagType::kValue, "DIR",
        "the server's data directory, where its socket ofn.sock is\n"
        "                         (default: $OFN_DATA_DIR, else $XDG_DATA_HOME/ofn or ~/.local/share/ofn)",
        ""},
-      {"server", 's', FlagType::kValue, "URL", "reach the server over TCP instead: http://HOST:PORT", ""},
-      {"token", 0, FlagType::kValue, "TOKEN", "bearer token for --server (default: $OFN_TOKEN, else DATA_DIR/token)",
+      {"server", 's', flags::FlagType::kValue, "URL", "reach the server over TCP instead: http://HOST:PORT", ""},
+      {"token", 0, flags::FlagType::kValue, "TOKEN", "bearer token for --server (default: $OFN_TOKEN, else DATA_DIR/token)",
        ""},
-      {"namespace", 'n', FlagType::kValue, "NS", "the namespace", "default"},
-      {"all-namespaces", 'A', FlagType::kBool, "", "every namespace", ""},
-      {"output", 'o', FlagType::kValue, "FORMAT", "output format: wide, yaml, json or name", ""},
-      {"help", 'h', FlagType::kBool, "", "help for the command", ""},
+      {"namespace", 'n', flags::FlagType::kValue, "NS", "the namespace", "default"},
+      {"all-namespaces", 'A', flags::FlagType::kBool, "", "every namespace", ""},
+      {"output", 'o', flags::FlagType::kValue, "FORMAT", "output format: wide, yaml, json or name", ""},
+      {"help", 'h', flags::FlagType::kBool, "", "help for the command", ""},
   };
 }
 
@@ -47,13 +47,13 @@ const std::vector<Verb>& Verbs() {
        "file's documents before storing any. A directory means its *.yaml, *.yml and *.json files, sorted;\n"
        "'-' reads stdin. Fields Ofn does not act on yet are kept and listed.\n\n"
        "Examples:\n  ofn apply -f hello.yaml\n  ofn apply -f functions/ --dry-run\n  cat fn.yaml | ofn apply -f -\n",
-       {{"filename", 'f', FlagType::kList, "FILE", "a manifest file, a directory of them, or - for stdin", ""},
-        {"dry-run", 0, FlagType::kBool, "", "validate only; store nothing", ""}},
+       {{"filename", 'f', flags::FlagType::kList, "FILE", "a manifest file, a directory of them, or - for stdin", ""},
+        {"dry-run", 0, flags::FlagType::kBool, "", "validate only; store nothing", ""}},
        &ApplyVerb},
       {"create", "create -f FILE|DIR|- [--dry-run]", "Create objects from manifests (fails if one exists)",
        "As apply, but an object that already exists is an error.\n",
-       {{"filename", 'f', FlagType::kList, "FILE", "a manifest file, a directory of them, or - for stdin", ""},
-        {"dry-run", 0, FlagType::kBool, "", "validate only; store nothing", ""}},
+       {{"filename", 'f', flags::FlagType::kList, "FILE", "a manifest file, a directory of them, or - for stdin", ""},
+        {"dry-run", 0, flags::FlagType::kBool, "", "validate only; store nothing", ""}},
        &ApplyVerb},
       {"get", "get [TYPE[,TYPE...]] [NAME...] [-o wide|yaml|json|name]", "List objects, or show some",
        "TYPE is a kind, its plural or short name: function (fn), gateway (gw). No TYPE lists every kind.\n\n"
@@ -64,14 +64,14 @@ const std::vector<Verb>& Verbs() {
        "Examples:\n  ofn describe fn hello\n", {}, &DescribeVerb},
       {"delete", "delete TYPE NAME... | TYPE/NAME... | -f FILE", "Delete objects (and stop their instances)",
        "Examples:\n  ofn delete fn hello\n  ofn delete -f hello.yaml\n",
-       {{"filename", 'f', FlagType::kList, "FILE", "delete the objects a manifest names", ""},
-        {"ignore-not-found", 0, FlagType::kBool, "", "an object that does not exist is not an error", ""}},
+       {{"filename", 'f', flags::FlagType::kList, "FILE", "delete the objects a manifest names", ""},
+        {"ignore-not-found", 0, flags::FlagType::kBool, "", "an object that does not exist is not an error", ""}},
        &DeleteVerb},
       {"logs", "logs NAME [-f] [--instance ID]", "Print a function instance's log",
        "Without --instance, the newest instance's. With -f, keeps printing until Ctrl-C, moving to a newer\n"
        "instance when one starts.\n\nExamples:\n  ofn logs hello\n  ofn logs hello -f\n",
-       {{"follow", 'f', FlagType::kBool, "", "keep printing what is written", ""},
-        {"instance", 0, FlagType::kValue, "ID", "this instance (see X-Ofn-Instances / describe)", ""}},
+       {{"follow", 'f', flags::FlagType::kBool, "", "keep printing what is written", ""},
+        {"instance", 0, flags::FlagType::kValue, "ID", "this instance (see X-Ofn-Instances / describe)", ""}},
        &LogsVerb},
       {"invoke", "invoke NAME [--data STR | --data-file F] [--cloudevent TYPE] [-H 'K: V']...",
        "Call a function at its address",
@@ -79,19 +79,19 @@ const std::vector<Verb>& Verbs() {
        "GET otherwise, and prints the body. Exit 0 on a 2xx answer, 1 otherwise.\n\n"
        "Examples:\n  ofn invoke hello\n  ofn invoke hello --data '{\"name\":\"Ofn\"}'\n"
        "  ofn invoke sink --cloudevent com.example.ping --data '{}'\n",
-       {{"data", 'd', FlagType::kValue, "STR", "the request body", ""},
-        {"data-file", 0, FlagType::kValue, "FILE", "the request body from a file (- for stdin)", ""},
-        {"method", 'X', FlagType::kValue, "METHOD", "the HTTP method (default: POST with data, else GET)", ""},
-        {"path", 0, FlagType::kValue, "PATH", "appended to the function's address (may hold a ?query)", ""},
-        {"header", 'H', FlagType::kList, "'K: V'", "a request header (repeatable)", ""},
-        {"cloudevent", 0, FlagType::kValue, "TYPE", "send a binary-mode CloudEvent of this type", ""},
-        {"source", 0, FlagType::kValue, "S", "the CloudEvent's source", "ofn-cli"},
-        {"id", 0, FlagType::kValue, "ID", "the CloudEvent's id (default: a random UUID)", ""},
-        {"timeout", 0, FlagType::kValue, "DURATION", "give up after this long (30s, 500ms)", "60s"},
-        {"verbose", 'v', FlagType::kBool, "", "print the status line and headers on stderr", ""}},
+       {{"data", 'd', flags::FlagType::kValue, "STR", "the request body", ""},
+        {"data-file", 0, flags::FlagType::kValue, "FILE", "the request body from a file (- for stdin)", ""},
+        {"method", 'X', flags::FlagType::kValue, "METHOD", "the HTTP method (default: POST with data, else GET)", ""},
+        {"path", 0, flags::FlagType::kValue, "PATH", "appended to the function's address (may hold a ?query)", ""},
+        {"header", 'H', flags::FlagType::kList, "'K: V'", "a request header (repeatable)", ""},
+        {"cloudevent", 0, flags::FlagType::kValue, "TYPE", "send a binary-mode CloudEvent of this type", ""},
+        {"source", 0, flags::FlagType::kValue, "S", "the CloudEvent's source", "ofn-cli"},
+        {"id", 0, flags::FlagType::kValue, "ID", "the CloudEvent's id (default: a random UUID)", ""},
+        {"timeout", 0, flags::FlagType::kValue, "DURATION", "give up after this long (30s, 500ms)", "60s"},
+        {"verbose", 'v', flags::FlagType::kBool, "", "print the status line and headers on stderr", ""}},
        &InvokeVerb},
       {"version", "version [--client]", "Print the client's and the server's versions", "",
-       {{"client", 0, FlagType::kBool, "", "the client's version only", ""}},
+       {{"client", 0, flags::FlagType::kBool, "", "the client's version only", ""}},
        &VersionVerb},
   };
   return verbs;
@@ -109,7 +109,7 @@ void MainHelp(std::ostream& os) {
   for (const Verb& v : Verbs()) os << "  " << v.name << std::string(11 - std::string_view(v.name).size(), ' ')
                                    << v.summary << "\n";
   os << "  server     Run the platform (ofn server --help)\n";
-  os << "\nGlobal flags (before or after the verb):\n" << FlagsHelp(GlobalFlags());
+  os << "\nGlobal flags (before or after the verb):\n" << flags::FlagsHelp(GlobalFlags());
   os << "\nExit codes: 0 ok, 1 a request failed or bad input, 2 usage error, 3 the server is not running.\n"
         "Use 'ofn VERB --help' for more about a verb.\n";
 }
@@ -117,8 +117,8 @@ void MainHelp(std::ostream& os) {
 void VerbHelp(std::ostream& os, const Verb& v) {
   os << v.summary << ".\n\nUsage:\n  ofn " << v.usage << "\n";
   if (*v.details) os << "\n" << v.details;
-  if (!v.flags.empty()) os << "\nFlags:\n" << FlagsHelp(v.flags);
-  os << "\nGlobal flags:\n" << FlagsHelp(GlobalFlags());
+  if (!v.flags.empty()) os << "\nFlags:\n" << flags::FlagsHelp(v.flags);
+  os << "\nGlobal flags:\n" << flags::FlagsHelp(GlobalFlags());
 }
 
 int VersionVerb(Context& ctx) {
@@ -153,10 +153,10 @@ int VersionVerb(Context& ctx) {
 
 // The index of the verb in args: the first word that is not a global flag or a
 // global flag's value. args.size() if none.
-size_t VerbIndex(const std::vector<std::string>& args, const std::vector<FlagSpec>& globals) {
+size_t VerbIndex(const std::vector<std::string>& args, const std::vector<flags::FlagSpec>& globals) {
   auto takes_value = [&](auto match) {
-    for (const FlagSpec& g : globals) {
-      if (match(g)) return g.type != FlagType::kBool;
+    for (const flags::FlagSpec& g : globals) {
+      if (match(g)) return g.type != flags::FlagType::kBool;
     }
     return false;
   };
@@ -165,7 +165,7 @@ size_t VerbIndex(const std::vector<std::string>& args, const std::vector<FlagSpe
     if (a == "--") return i + 1 < args.size() ? i + 1 : args.size();
     if (a.size() < 2 || a[0] != '-') return i;
     if (a[1] == '-') {
-      if (a.find('=') == std::string::npos && takes_value([&](const FlagSpec& g) { return a.substr(2) == g.name; })) {
+      if (a.find('=') == std::string::npos && takes_value([&](const flags::FlagSpec& g) { return a.substr(2) == g.name; })) {
         ++i;  // skip its value
       }
       continue;
@@ -173,7 +173,7 @@ size_t VerbIndex(const std::vector<std::string>& args, const std::vector<FlagSpe
     // A short group (-An): the first flag taking a value takes the rest of the
     // word, or the next word when it ends the group.
     for (size_t j = 1; j < a.size(); ++j) {
-      if (takes_value([&](const FlagSpec& g) { return g.shorthand == a[j]; })) {
+      if (takes_value([&](const flags::FlagSpec& g) { return g.shorthand == a[j]; })) {
         if (j + 1 == a.size()) ++i;
         break;
       }
@@ -185,7 +185,7 @@ size_t VerbIndex(const std::vector<std::string>& args, const std::vector<FlagSpe
 }  // namespace
 
 int Run(const std::vector<std::string>& args, Io& io, const ServerEntry& server) {
-  const std::vector<FlagSpec> globals = GlobalFlags();
+  const std::vector<flags::FlagSpec> globals = GlobalFlags();
   const size_t vi = VerbIndex(args, globals);
   std::vector<std::string> rest(args.begin(), args.begin() + static_cast<long>(std::min(vi, args.size())));
   if (vi < args.size()) rest.insert(rest.end(), args.begin() + static_cast<long>(vi) + 1, args.end());
@@ -214,7 +214,7 @@ int Run(const std::vector<std::string>& args, Io& io, const ServerEntry& server)
     return kExitOk;
   }
   if (verb_name.empty()) {
-    Result<ParsedArgs> parsed = ParseFlags(rest, globals);
+    Result<flags::ParsedArgs> parsed = flags::ParseFlags(rest, globals);
     if (!parsed.ok()) {
       *io.err << "error: " << parsed.status().message() << "\nRun 'ofn --help' for usage.\n";
       return kExitUsage;
@@ -227,15 +227,15 @@ int Run(const std::vector<std::string>& args, Io& io, const ServerEntry& server)
     *io.err << "error: unknown command \"" << verb_name << "\" for \"ofn\"\nRun 'ofn --help' for usage.\n";
     return kExitUsage;
   }
-  std::vector<FlagSpec> specs = verb->flags;
-  for (const FlagSpec& g : globals) {
+  std::vector<flags::FlagSpec> specs = verb->flags;
+  for (const flags::FlagSpec& g : globals) {
     // A verb's own flag wins over a global one with the same letter (logs -f, invoke -v).
-    bool clash = std::any_of(specs.begin(), specs.end(), [&](const FlagSpec& s) {
+    bool clash = std::any_of(specs.begin(), specs.end(), [&](const flags::FlagSpec& s) {
       return s.name == g.name || (g.shorthand && s.shorthand == g.shorthand);
     });
     if (!clash) specs.push_back(g);
   }
-  Result<ParsedArgs> parsed = ParseFlags(rest, specs);
+  Result<flags::ParsedArgs> parsed = flags::ParseFlags(rest, specs);
   if (!parsed.ok()) {
     *io.err << "error: " << parsed.status().message() << "\nSee 'ofn " << verb->name << " --help' for usage.\n";
     return kExitUsage;

@@ -16,7 +16,7 @@
 
 #include "cli/cli.h"
 #include "cli/client.h"
-#include "cli/flags.h"
+#include "common/flags.h"
 #include "api/kinds.h"
 
 namespace ofn::cli {
@@ -25,7 +25,7 @@ using nlohmann::json;
 
 struct Context {
   Io& io;
-  ParsedArgs args;             // the verb's flags and the global ones
+  flags::ParsedArgs args;             // the verb's flags and the global ones
   std::string verb;
   std::string data_dir;        // resolved
   std::string ns = "default";  // -n, or "default"

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <string>
 
+#include "common/flags.h"
 #include "common/log.h"
 #include "framework/dispatcher.h"
 #include "framework/output_sender.h"
@@ -18,26 +19,34 @@
 namespace ofn {
 namespace {
 
-constexpr const char* kUsage = R"(Usage: %s [flags]
+const std::vector<flags::FlagSpec> kFlags = {
+    {"target", 0, flags::FlagType::kValue, "NAME", "function to serve (FUNCTION_TARGET); default: all"},
+    {"port", 0, flags::FlagType::kValue, "N", "port to listen on (PORT; else FUNC_CONTEXT's port)", "8080"},
+    {"host", 0, flags::FlagType::kValue, "ADDR", "address to listen on (OFN_HOST)", "0.0.0.0"},
+    {"log-format", 0, flags::FlagType::kValue, "F", "text or json (OFN_LOG_FORMAT)", "text"},
+    {"log-level", 0, flags::FlagType::kValue, "L", "debug, info, warn or error (OFN_LOG_LEVEL)", "info"},
+    {"threads", 0, flags::FlagType::kValue, "N", "event-loop threads (OFN_THREADS; 0: the CPUs available)", "0"},
+    {"max-body-bytes", 0, flags::FlagType::kValue, "N", "largest request body accepted (OFN_MAX_BODY_BYTES)",
+     "67108864"},
+    {"drain-seconds", 0, flags::FlagType::kValue, "N",
+     "on SIGTERM, how long in-flight requests may finish (OFN_DRAIN_SECONDS)", "10"},
+    {"list", 0, flags::FlagType::kBool, "", "print the functions in this binary and exit"},
+    {"help", 'h', flags::FlagType::kBool, "", "this text"},
+};
+
+constexpr const char* kUsageHead = R"(Usage: %s [flags]
 
 Serves the functions built into this binary over HTTP.
 
 Flags (each has an environment variable; the flag wins):
-  --target NAME        function to serve (FUNCTION_TARGET); default: all
-  --port N             port to listen on (PORT; else FUNC_CONTEXT's port; default 8080)
-  --host ADDR          address to listen on (OFN_HOST; default 0.0.0.0)
-  --log-format F       text or json (OFN_LOG_FORMAT; default text)
-  --log-level L        debug, info, warn or error (OFN_LOG_LEVEL; default info)
-  --threads N          event-loop threads (OFN_THREADS; default: CPUs available)
-  --max-body-bytes N   largest request body accepted (OFN_MAX_BODY_BYTES; default 67108864)
-  --drain-seconds N    on SIGTERM, how long in-flight requests may finish (OFN_DRAIN_SECONDS; default 10)
-  --list               print the functions in this binary and exit
-  -h, --help           this text
+)";
 
+constexpr const char* kUsageTail = R"(
 Other environment: LISTEN_FDS=1 with LISTEN_PID=<this pid> serves the listening
-socket passed as fd 3 (socket activation) instead of binding PORT; FUNC_CONTEXT (OpenFunction's function context JSON),
-DAPR_HOST / DAPR_HTTP_PORT (where outputs other than bindings.http are sent),
-OFN_CLOUDEVENTS_V03=true (accept CloudEvents spec version 0.3 as well as 1.0).
+socket passed as fd 3 (socket activation) instead of binding PORT; FUNC_CONTEXT
+(OpenFunction's function context JSON); DAPR_HOST / DAPR_HTTP_PORT (where
+outputs other than bindings.http are sent); OFN_CLOUDEVENTS_V03=true (accept
+CloudEvents spec version 0.3 as well as 1.0).
 )";
 
 struct Config {
@@ -83,39 +92,24 @@ int Run(int argc, char** argv) {
   cfg.max_body = Env("OFN_MAX_BODY_BYTES", cfg.max_body);
   cfg.drain = Env("OFN_DRAIN_SECONDS", cfg.drain);
 
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      std::printf(kUsage, argv[0]);
-      return 0;
-    }
-    if (a == "--list") {
-      cfg.list = true;
-      continue;
-    }
-    std::string value;
-    std::string flag = a;
-    size_t eq = a.find('=');
-    if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
-      flag = a.substr(0, eq);
-      value = a.substr(eq + 1);
-    }
-    std::string* slot = nullptr;
-    if (flag == "--target") slot = &cfg.target;
-    else if (flag == "--port") slot = &cfg.port;
-    else if (flag == "--host") slot = &cfg.host;
-    else if (flag == "--log-format") slot = &cfg.log_format;
-    else if (flag == "--log-level") slot = &cfg.log_level;
-    else if (flag == "--threads") slot = &cfg.threads;
-    else if (flag == "--max-body-bytes") slot = &cfg.max_body;
-    else if (flag == "--drain-seconds") slot = &cfg.drain;
-    if (!slot) return Fail("unknown flag \"" + a + "\" (see --help)");
-    if (eq == std::string::npos) {
-      if (i + 1 >= argc) return Fail("flag " + flag + " needs a value");
-      value = argv[++i];
-    }
-    *slot = value;
+  auto parsed = flags::ParseFlags(std::vector<std::string>(argv + 1, argv + argc), kFlags);
+  if (!parsed.ok()) return Fail(parsed.status().message() + " (see --help)");
+  if (parsed->GetBool("help")) {
+    std::printf(kUsageHead, argv[0]);
+    std::fputs(flags::FlagsHelp(kFlags).c_str(), stdout);
+    std::fputs(kUsageTail, stdout);
+    return 0;
   }
+  if (!parsed->positionals.empty()) return Fail("unexpected argument \"" + parsed->positionals[0] + "\" (see --help)");
+  cfg.list = parsed->GetBool("list");
+  cfg.target = parsed->Get("target", cfg.target);
+  cfg.port = parsed->Get("port", cfg.port);
+  cfg.host = parsed->Get("host", cfg.host);
+  cfg.log_format = parsed->Get("log-format", cfg.log_format);
+  cfg.log_level = parsed->Get("log-level", cfg.log_level);
+  cfg.threads = parsed->Get("threads", cfg.threads);
+  cfg.max_body = parsed->Get("max-body-bytes", cfg.max_body);
+  cfg.drain = parsed->Get("drain-seconds", cfg.drain);
 
   log::Format format;
   if (!log::ParseFormat(cfg.log_format, &format)) return Fail("--log-format: \"" + cfg.log_format + "\" is not text or json");

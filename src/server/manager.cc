@@ -73,7 +73,7 @@ struct FunctionManager::Fn {
 FunctionManager::FunctionManager(ManagerOptions options, store::Store* store, runtime::ProcessRuntime* runtime,
                                  gateway::Gateway* gateway)
     : options_(std::move(options)), store_(store), runtime_(runtime), gateway_(gateway) {
-  gateway_config_.domain = "ofn.local";
+  gateway_config_.domain = options_.domain;
 }
 
 FunctionManager::~FunctionManager() { Stop(); }
@@ -321,7 +321,7 @@ void FunctionManager::Reconcile(const store::Object& obj) {
 
 void FunctionManager::ReconcileGateway(const store::Object* obj) {
   api::Gateway g;
-  g.domain = "ofn.local";
+  g.domain = options_.domain;
   if (obj) {
     Json doc = {{"apiVersion", obj->api_version},
                 {"kind", obj->kind},

@@ -36,6 +36,7 @@ struct ManagerOptions {
   std::string data_dir;
   std::string gateway_url_host = "127.0.0.1";  // for the Internal address
   int gateway_port = 8080;
+  std::string domain = "ofn.local";  // when no Gateway resource sets one
   autoscaler::KpaDefaults kpa = autoscaler::KpaDefaults::Ofn();
   PlatformEndpoints platform;
   std::chrono::milliseconds tick{500};

@@ -13,6 +13,7 @@
 
 #include "cli/data_dir.h"
 #include "common/encoding.h"
+#include "common/flags.h"
 #include "common/log.h"
 #include "gateway/gateway.h"
 #include "runtime/process_runtime.h"
@@ -25,23 +26,26 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
-constexpr const char* kUsage = R"(Usage: ofn server [flags]
+const std::vector<flags::FlagSpec> kFlags = {
+    {"data-dir", 0, flags::FlagType::kValue, "DIR",
+     "state (SQLite), logs, API socket and token (OFN_DATA_DIR; default $XDG_DATA_HOME/ofn or ~/.local/share/ofn)"},
+    {"gateway", 0, flags::FlagType::kValue, "ADDR:PORT", "where functions are served", "0.0.0.0:8080"},
+    {"api-addr", 0, flags::FlagType::kValue, "ADDR:PORT",
+     "also serve the control API on TCP; every request then needs Authorization: Bearer $(cat DATA_DIR/token)"},
+    {"domain", 0, flags::FlagType::kValue, "NAME", "domain of function host names when no Gateway resource sets one",
+     "ofn.local"},
+    {"log-format", 0, flags::FlagType::kValue, "F", "text or json (OFN_LOG_FORMAT)", "text"},
+    {"log-level", 0, flags::FlagType::kValue, "L", "debug, info, warn or error", "info"},
+    {"help", 'h', flags::FlagType::kBool, "", "this text"},
+};
+
+constexpr const char* kUsageHead = R"(Usage: ofn server [flags]
 
 Runs the Ofn platform on this machine: functions applied with `ofn apply` are
 served through the gateway, scaled from zero on the first request and back
 to zero when idle.
 
 Flags:
-  --data-dir DIR       state (SQLite), logs, API socket and token
-                       (OFN_DATA_DIR; default $XDG_DATA_HOME/ofn or ~/.local/share/ofn)
-  --gateway ADDR:PORT  where functions are served (default 0.0.0.0:8080)
-  --api-addr ADDR:PORT also serve the control API on TCP; every request then
-                       needs Authorization: Bearer $(cat DATA_DIR/token)
-  --domain NAME        domain of function host names when no Gateway resource
-                       sets one (default ofn.local)
-  --log-format F       text or json (OFN_LOG_FORMAT)
-  --log-level L        debug, info, warn or error
-  -h, --help           this text
 )";
 
 bool SplitHostPort(const std::string& s, std::string* host, int* port) {
@@ -90,37 +94,21 @@ int Fail(const std::string& m) {
 }  // namespace
 
 int ServerMain(int argc, char** argv) {
-  std::string data_dir = cli::DefaultDataDir();
-  std::string gateway_addr = "0.0.0.0:8080", api_addr, domain = "ofn.local";
-  std::string log_format = std::getenv("OFN_LOG_FORMAT") ? std::getenv("OFN_LOG_FORMAT") : "text";
-  std::string log_level = "info";
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    std::string flag = a, value;
-    size_t eq = a.find('=');
-    bool inline_value = a.rfind("--", 0) == 0 && eq != std::string::npos;
-    if (inline_value) {
-      flag = a.substr(0, eq);
-      value = a.substr(eq + 1);
-    }
-    std::string* slot = nullptr;
-    if (flag == "--data-dir") slot = &data_dir;
-    else if (flag == "--gateway") slot = &gateway_addr;
-    else if (flag == "--api-addr") slot = &api_addr;
-    else if (flag == "--domain") slot = &domain;
-    else if (flag == "--log-format") slot = &log_format;
-    else if (flag == "--log-level") slot = &log_level;
-    if (!slot) return Fail("unknown flag \"" + a + "\" (see ofn server --help)");
-    if (!inline_value) {
-      if (i + 1 >= argc) return Fail("flag " + flag + " needs a value");
-      value = argv[++i];
-    }
-    *slot = value;
+  auto parsed = flags::ParseFlags(std::vector<std::string>(argv + 1, argv + argc), kFlags);
+  if (!parsed.ok()) return Fail(parsed.status().message() + " (see ofn server --help)");
+  if (parsed->GetBool("help")) {
+    std::fputs(kUsageHead, stdout);
+    std::fputs(flags::FlagsHelp(kFlags).c_str(), stdout);
+    return 0;
   }
+  if (!parsed->positionals.empty()) return Fail("unexpected argument \"" + parsed->positionals[0] + "\"");
+  const char* env_format = std::getenv("OFN_LOG_FORMAT");
+  std::string data_dir = parsed->Get("data-dir", cli::DefaultDataDir());
+  std::string gateway_addr = parsed->Get("gateway", "0.0.0.0:8080");
+  std::string api_addr = parsed->Get("api-addr");
+  std::string domain = parsed->Get("domain", "ofn.local");
+  std::string log_format = parsed->Get("log-format", env_format ? env_format : "text");
+  std::string log_level = parsed->Get("log-level", "info");
   log::Format format;
   if (!log::ParseFormat(log_format, &format)) return Fail("--log-format: \"" + log_format + "\" is not text or json");
   log::SetFormat(format);
@@ -168,6 +156,7 @@ int ServerMain(int argc, char** argv) {
   ManagerOptions mo;
   mo.data_dir = data_dir;
   mo.gateway_port = (*gateway)->port();
+  mo.domain = domain;
   mo.gateway_url_host = gw_host == "0.0.0.0" || gw_host.empty() ? "127.0.0.1" : gw_host;
   FunctionManager manager(mo, store->get(), runtime->get(), gateway->get());
   listener.manager = &manager;

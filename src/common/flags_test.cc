@@ -1,8 +1,8 @@
-#include "cli/flags.h"
+#include "common/flags.h"
 
 #include <gtest/gtest.h>
 
-namespace ofn::cli {
+namespace ofn::flags {
 namespace {
 
 const std::vector<FlagSpec> kSpecs = {
@@ -68,4 +68,4 @@ TEST(FlagsHelp, AlignedWithDefaults) {
 }
 
 }  // namespace
-}  // namespace ofn::cli
+}  // namespace ofn::flags

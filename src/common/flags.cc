@@ -1,8 +1,8 @@
-#include "cli/flags.h"
+#include "common/flags.h"
 
 #include <algorithm>
 
-namespace ofn::cli {
+namespace ofn::flags {
 
 std::string ParsedArgs::Get(std::string_view name, std::string def) const {
   auto it = values_.find(std::string(name));
@@ -135,4 +135,4 @@ std::string FlagsHelp(const std::vector<FlagSpec>& specs) {
   return out;
 }
 
-}  // namespace ofn::cli
+}  // namespace ofn::flags

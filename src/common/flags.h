@@ -15,7 +15,7 @@
 
 #include "ofn/status.h"
 
-namespace ofn::cli {
+namespace ofn::flags {
 
 enum class FlagType {
   kBool,   // --x, --x=true|false
@@ -56,4 +56,4 @@ Result<ParsedArgs> ParseFlags(const std::vector<std::string>& args, const std::v
 // One line per flag, aligned, for --help.
 std::string FlagsHelp(const std::vector<FlagSpec>& specs);
 
-}  // namespace ofn::cli
+}  // namespace ofn::flags
