@@ -28,6 +28,8 @@ std::string_view HostWithoutPort(std::string_view host) {
 
 struct Counters {
   std::atomic<int64_t> in_flight{0}, queued{0}, requests{0}, errors{0}, cold_waits{0};
+  std::atomic<int64_t> latency[std::size(kLatencyBuckets) + 1] = {};
+  std::atomic<int64_t> latency_sum_us{0};
 };
 
 struct EndpointState {
@@ -229,7 +231,13 @@ void Gateway::State::DrainQueue(const std::shared_ptr<Fn>& fn) {
 }
 
 void Gateway::State::Answer(const std::shared_ptr<Fn>& fn, Pending& p, HttpResponse resp) {
-  fn->counters->requests.fetch_add(1, std::memory_order_relaxed);
+  Counters& c = *fn->counters;
+  c.requests.fetch_add(1, std::memory_order_relaxed);
+  double secs = std::chrono::duration<double>(Clock::now() - p.arrived).count();
+  size_t b = 0;
+  while (b < std::size(kLatencyBuckets) && secs > kLatencyBuckets[b]) ++b;
+  c.latency[b].fetch_add(1, std::memory_order_relaxed);
+  c.latency_sum_us.fetch_add(static_cast<int64_t>(secs * 1e6), std::memory_order_relaxed);
   if (resp.status() >= 500) fn->counters->errors.fetch_add(1, std::memory_order_relaxed);
   p.responder.Send(std::move(resp));
 }
@@ -387,6 +395,8 @@ FunctionStats Gateway::Stats(const std::string& key) const {
   s.requests = c.requests;
   s.errors = c.errors;
   s.cold_waits = c.cold_waits;
+  for (size_t i = 0; i < s.latency.size(); ++i) s.latency[i] = c.latency[i];
+  s.latency_sum_seconds = static_cast<double>(c.latency_sum_us) / 1e6;
   return s;
 }
 

@@ -40,6 +40,9 @@ struct RouteSpec {
   std::chrono::milliseconds queue_timeout{30000}; // how long one may wait
 };
 
+// Request latency buckets (seconds, upper bounds) of FunctionStats::latency.
+inline constexpr double kLatencyBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
 // Counters per function; read from any thread.
 struct FunctionStats {
   int64_t in_flight = 0;  // forwarded, not yet answered
@@ -47,6 +50,9 @@ struct FunctionStats {
   int64_t requests = 0;   // answered, any status
   int64_t errors = 0;     // answered 5xx by the gateway or the instance
   int64_t cold_waits = 0; // requests that found no instance and waited for one
+  // Answered requests by duration: latency[i] counts those <= kLatencyBuckets[i] (not cumulative).
+  std::vector<int64_t> latency = std::vector<int64_t>(std::size(kLatencyBuckets) + 1, 0);
+  double latency_sum_seconds = 0;
 };
 
 // Told about demand, on the gateway's thread: must not block.

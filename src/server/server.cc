@@ -86,6 +86,43 @@ Result<std::string> LoadOrCreateToken(const std::string& path) {
   return token;
 }
 
+// The gateway's counters per function, in Prometheus text format.
+std::string GatewayMetrics(gateway::Gateway& gw, store::Store& store) {
+  auto fns = store.List("Function", "");
+  if (!fns.ok()) return "";
+  std::vector<std::pair<std::string, gateway::FunctionStats>> stats;
+  for (const auto& f : *fns) {
+    stats.emplace_back("namespace=\"" + f.ns + "\",function=\"" + f.name + "\"", gw.Stats(f.ns + "/" + f.name));
+  }
+  std::ostringstream m;
+  auto family = [&](const char* name, const char* type, const char* help, auto value) {
+    m << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+    for (const auto& [labels, st] : stats) m << name << "{" << labels << "} " << value(st) << "\n";
+  };
+  family("ofn_requests_total", "counter", "Requests answered through the gateway.",
+         [](const gateway::FunctionStats& st) { return st.requests; });
+  family("ofn_request_errors_total", "counter", "Requests answered 5xx.",
+         [](const gateway::FunctionStats& st) { return st.errors; });
+  family("ofn_concurrency", "gauge", "Requests in flight to instances.",
+         [](const gateway::FunctionStats& st) { return st.in_flight; });
+  family("ofn_activator_queue_length", "gauge", "Requests waiting for an instance or a free slot.",
+         [](const gateway::FunctionStats& st) { return st.queued; });
+  m << "# HELP ofn_request_duration_seconds Time from arrival at the gateway to the answer.\n"
+       "# TYPE ofn_request_duration_seconds histogram\n";
+  for (const auto& [labels, st] : stats) {
+    int64_t cumulative = 0;
+    for (size_t i = 0; i < std::size(gateway::kLatencyBuckets); ++i) {
+      cumulative += st.latency[i];
+      m << "ofn_request_duration_seconds_bucket{" << labels << ",le=\"" << gateway::kLatencyBuckets[i] << "\"} "
+        << cumulative << "\n";
+    }
+    m << "ofn_request_duration_seconds_bucket{" << labels << ",le=\"+Inf\"} " << st.requests << "\n";
+    m << "ofn_request_duration_seconds_sum{" << labels << "} " << st.latency_sum_seconds << "\n";
+    m << "ofn_request_duration_seconds_count{" << labels << "} " << st.requests << "\n";
+  }
+  return m.str();
+}
+
 int Fail(const std::string& m) {
   std::fprintf(stderr, "error: %s\n", m.c_str());
   return 2;
@@ -176,34 +213,7 @@ int ServerMain(int argc, char** argv) {
     ao.token = *token;
   }
   gateway::Gateway* gw = gateway->get();
-  ao.extra_metrics = [gw, s = store->get()]() {
-    std::ostringstream m;
-    auto fns = s->List("Function", "");
-    if (!fns.ok()) return std::string();
-    m << "# HELP ofn_requests_total Requests answered through the gateway.\n# TYPE ofn_requests_total counter\n";
-    for (const auto& f : *fns) {
-      auto st = gw->Stats(f.ns + "/" + f.name);
-      m << "ofn_requests_total{namespace=\"" << f.ns << "\",function=\"" << f.name << "\"} " << st.requests << "\n";
-    }
-    m << "# HELP ofn_request_errors_total Requests answered 5xx.\n# TYPE ofn_request_errors_total counter\n";
-    for (const auto& f : *fns) {
-      auto st = gw->Stats(f.ns + "/" + f.name);
-      m << "ofn_request_errors_total{namespace=\"" << f.ns << "\",function=\"" << f.name << "\"} " << st.errors << "\n";
-    }
-    m << "# HELP ofn_concurrency Requests in flight.\n# TYPE ofn_concurrency gauge\n";
-    for (const auto& f : *fns) {
-      auto st = gw->Stats(f.ns + "/" + f.name);
-      m << "ofn_concurrency{namespace=\"" << f.ns << "\",function=\"" << f.name << "\"} " << st.in_flight << "\n";
-    }
-    m << "# HELP ofn_activator_queue_length Requests waiting for an instance.\n"
-         "# TYPE ofn_activator_queue_length gauge\n";
-    for (const auto& f : *fns) {
-      auto st = gw->Stats(f.ns + "/" + f.name);
-      m << "ofn_activator_queue_length{namespace=\"" << f.ns << "\",function=\"" << f.name << "\"} " << st.queued
-        << "\n";
-    }
-    return m.str();
-  };
+  ao.extra_metrics = [gw, s = store->get()]() { return GatewayMetrics(*gw, *s); };
   auto api = ApiServer::Start(ao, store->get(), &manager);
   if (!api.ok()) return Fail(api.status().message());
 

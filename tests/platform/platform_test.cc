@@ -135,6 +135,9 @@ TEST_F(Platform, ServesAnAppliedFunctionFromZeroAndReportsStatus) {
   EXPECT_NE(metrics->body.find("ofn_cold_starts_total{namespace=\"default\",function=\"hello\"} 1"), std::string::npos)
       << metrics->body;
   EXPECT_NE(metrics->body.find("ofn_requests_total{namespace=\"default\",function=\"hello\"} 1"), std::string::npos);
+  EXPECT_NE(metrics->body.find("ofn_request_duration_seconds_count{namespace=\"default\",function=\"hello\"} 1"),
+            std::string::npos);
+  EXPECT_NE(metrics->body.find("ofn_ready_replicas{namespace=\"default\",function=\"hello\"} 1"), std::string::npos);
 
   // Re-applying the same manifest changes nothing.
   auto again = Apply(HelloManifest("hello"));
