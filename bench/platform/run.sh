@@ -107,3 +107,57 @@ measure "through nginx proxy" 64 "http://127.0.0.1:$proxy/default/warm/" n64
 echo
 awk -v g="$rps_g64" -v n="$rps_n64" 'BEGIN { printf "ratio gateway/nginx req/s at 64 conns: %.2f\n", g / n }'
 awk -v d="$rps_d1" -v g="$rps_g1" 'BEGIN { printf "added latency through the gateway at 1 conn (from req/s): %.1f us\n", (1e6 / g) - (1e6 / d) }'
+
+# Autoscaling: a step from 0 to 64 concurrent clients (target concurrency 10).
+SLEEPY=${SLEEPY:-$(realpath build/examples/conformance/conformance-sleep 2>/dev/null || true)}
+step="apiVersion: core.openfunction.io/v1beta2
+kind: Function
+metadata:
+  name: step
+  annotations:
+    ofn.io/readiness: socket
+spec:
+  version: v1
+  image: bench/sleepy
+  serving:
+    scaleOptions:
+      maxReplicas: 20
+      knative:
+        autoscaling.knative.dev/target: \"10\"
+    triggers:
+      http:
+        port: 8080
+    template:
+      containers:
+        - name: function
+          command: [\"$SLEEPY\"]"
+echo
+if [[ -x $SLEEPY ]]; then
+  # conformance-sleep answers after 1 s, so 64 clients keep ~64 requests in flight.
+  curl -sf -H "Authorization: Bearer $token" --data-binary "$step" "http://127.0.0.1:$api/v1/apply" >/dev/null
+  start=$(date +%s.%N)
+  taskset -c "$CLIENT_CPU" wrk -t1 -c64 -d6s --timeout 10s "http://127.0.0.1:$gw/default/step/" > "$work/step.out" &
+  wrkpid=$!
+  reached=""
+  while kill -0 $wrkpid 2>/dev/null; do
+    ready=$(curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$api/metrics" |
+            awk -F'} ' '/^ofn_ready_replicas\{namespace="default",function="step"\}/ {print $2}')
+    if [[ -z $reached && ${ready:-0} -ge 6 ]]; then reached=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.2f", e-s}'); fi
+    sleep 0.05
+  done
+  non2xx=$(awk '/Non-2xx/ {print $5}' "$work/step.out"); errors=$(awk '/Socket errors/ {print}' "$work/step.out")
+  echo "autoscaling step 0 -> 64 clients (target 10): >= 6 ready instances after ${reached:-never} s;" \
+       "non-2xx answers: ${non2xx:-0}; ${errors:-no socket errors}"
+fi
+
+# Footprint: an idle server with 100 functions applied, all at zero.
+fp=$(free_port)
+taskset -c "$SERVER_CPU" "$OFN_BIN" server --data-dir "$work/fp" --gateway "127.0.0.1:$fp" --log-level warn &
+fppid=$!
+pids+=($fppid)
+for _ in $(seq 100); do [[ -S $work/fp/ofn.sock ]] && break; sleep 0.05; done
+for i in $(seq 100); do printf -- '---\n%s\n' "${manifest//name: warm/name: fn$i}"; done > "$work/100.yaml"
+sed -i 's/minReplicas: 1/minReplicas: 0/' "$work/100.yaml"
+"$OFN_BIN" --data-dir "$work/fp" apply -f "$work/100.yaml" >/dev/null
+sleep 1
+echo "footprint: idle ofn server with 100 functions at zero: $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$fppid/status)"

@@ -131,8 +131,8 @@ std::unique_ptr<Trie> BuildTrie(const std::vector<std::string>& patterns) {
 const Trie& TrieFor(std::string_view group, std::string_view kind) {
   static const auto* tries = [] {
     auto* m = new std::map<std::pair<std::string, std::string>, std::unique_ptr<Trie>>();
-    for (auto [g, k] : {std::pair{"core.openfunction.io", "Function"}, std::pair{"networking.openfunction.io", "Gateway"},
-                        std::pair{"", ""}}) {
+    for (auto [g, k] : {std::pair{"core.openfunction.io", "Function"},
+                        std::pair{"networking.openfunction.io", "Gateway"}, std::pair{"", ""}}) {
       (*m)[{g, k}] = BuildTrie(ActedOnPatterns(g, k));
     }
     return m;

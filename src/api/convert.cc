@@ -151,7 +151,8 @@ class V1beta1Converter {
           CopyField(ref, "namespace", g, sp + "/triggers/http/route/gatewayRef", "/spec/route/gatewayRef");
         }
       }
-      if (inputs != nullptr) Note(sp + "/inputs", "dropped by the conversion to v1beta2: inputs apply to async functions only");
+      if (inputs != nullptr)
+        Note(sp + "/inputs", "dropped by the conversion to v1beta2: inputs apply to async functions only");
     } else if (runtime == "async") {
       if (inputs != nullptr && inputs->is_array()) {
         json& dapr = triggers["dapr"];
@@ -173,8 +174,8 @@ class V1beta1Converter {
           }
           for (const char* dropped : {"operation", "params"}) {
             if (Get(&in, dropped) != nullptr) {
-              Note(src + "/" + dropped, "dropped by the conversion to v1beta2: Dapr triggers have no " +
-                                            std::string(dropped));
+              Note(src + "/" + dropped,
+                   "dropped by the conversion to v1beta2: Dapr triggers have no " + std::string(dropped));
             }
           }
           dapr.push_back(std::move(t));
@@ -275,8 +276,9 @@ class V1beta1Converter {
                              ? Component(serving, o["component"].get<std::string>())
                              : nullptr;
       if (comp == nullptr) {
-        Note(src, "dropped by the conversion to v1beta2 (as OpenFunction does): its component is in neither "
-                  "serving.bindings nor serving.pubsub");
+        Note(src,
+             "dropped by the conversion to v1beta2 (as OpenFunction does): its component is in neither "
+             "serving.bindings nor serving.pubsub");
         continue;
       }
       std::string dst = sp + "/outputs/" + std::to_string(list.size());
@@ -297,8 +299,8 @@ class V1beta1Converter {
   void Plugins(json& s) {
     const json* annotations = Get(Get(&in_.object, "metadata"), "annotations");
     const std::string sp = "/spec/serving";
-    if (const json* tracing = Get(annotations, "plugins.tracing"); tracing != nullptr && tracing->is_string() &&
-                                                                     !tracing->get_ref<const std::string&>().empty()) {
+    if (const json* tracing = Get(annotations, "plugins.tracing");
+        tracing != nullptr && tracing->is_string() && !tracing->get_ref<const std::string&>().empty()) {
       std::string src = "/metadata/annotations/" + EscapePointerToken("plugins.tracing");
       if (auto v = ParseAnnotation(*tracing, src)) Put(s["tracing"], *v, sp + "/tracing", src);
     }

@@ -244,9 +244,8 @@ spec:
   serving:
     inputs: []
 )"));
-  EXPECT_EQ(Strings(r.errors),
-            (std::vector<std::string>{"v1.yaml:7: spec.port: expected integer, got \"eighty\"",
-                                      "v1.yaml:8: spec.serving.runtime: required field missing"}));
+  EXPECT_EQ(Strings(r.errors), (std::vector<std::string>{"v1.yaml:7: spec.port: expected integer, got \"eighty\"",
+                                                         "v1.yaml:8: spec.serving.runtime: required field missing"}));
   EXPECT_FALSE(r.function.has_value());
 }
 
@@ -263,7 +262,8 @@ spec:
     runtime: knative
 )"));
   ASSERT_EQ(r.errors.size(), 1u);
-  EXPECT_TRUE(r.errors[0].ToString().starts_with("v1.yaml:6: metadata.annotations.plugins: cannot read this annotation"))
+  EXPECT_TRUE(
+      r.errors[0].ToString().starts_with("v1.yaml:6: metadata.annotations.plugins: cannot read this annotation"))
       << r.errors[0].ToString();
 }
 
@@ -290,7 +290,8 @@ spec:
 // The v1beta1 object kubectl recorded in a sample's last-applied annotation
 // converts to what OpenFunction stored as v1beta2 in the same file.
 TEST(Convert, RealV1beta1Object) {
-  auto path = specs::SpecsDir() / "openfunction-samples/functions/async/logs-handler-function/logs-handler-function.yaml";
+  auto path =
+      specs::SpecsDir() / "openfunction-samples/functions/async/logs-handler-function/logs-handler-function.yaml";
   ASSERT_TRUE(std::filesystem::exists(path)) << specs::MissingSpecsMessage();
   auto docs = ParseManifests(specs::ReadFile(path), "logs-handler-function.yaml");
   ASSERT_TRUE(docs.ok());

@@ -30,8 +30,8 @@ void Strip(json* node) {
 }
 
 json ComponentSchema(const json& function_v1beta2) {
-  json spec = function_v1beta2["properties"]["spec"]["properties"]["serving"]["properties"]["bindings"]
-                              ["additionalProperties"];
+  json spec =
+      function_v1beta2["properties"]["spec"]["properties"]["serving"]["properties"]["bindings"]["additionalProperties"];
   return json{
       {"type", "object"},
       {"properties",
@@ -40,9 +40,7 @@ json ComponentSchema(const json& function_v1beta2) {
         {"metadata", {{"type", "object"}}},
         {"spec", spec},
         {"auth",
-         {{"type", "object"},
-          {"properties", {{"secretStore", {{"type", "string"}}}}},
-          {"required", {"secretStore"}}}},
+         {{"type", "object"}, {"properties", {{"secretStore", {{"type", "string"}}}}}, {"required", {"secretStore"}}}},
         {"scopes", {{"type", "array"}, {"items", {{"type", "string"}}}}}}}};
 }
 
@@ -81,12 +79,9 @@ Result<nlohmann::json> BuildCrdBundle(const std::vector<Document>& crds, std::st
     }
   }
   if (function_v1beta2 == nullptr) return Status::InvalidArgument("the Function CRD (v1beta2) is missing");
-  json component = {{"group", "dapr.io"},
-                    {"kind", "Component"},
-                    {"plural", "components"},
-                    {"namespaced", true},
-                    {"storage", "v1alpha1"},
-                    {"versions", {{"v1alpha1", ComponentSchema(*function_v1beta2)}}}};
+  json component = {{"group", "dapr.io"},     {"kind", "Component"},
+                    {"plural", "components"}, {"namespaced", true},
+                    {"storage", "v1alpha1"},  {"versions", {{"v1alpha1", ComponentSchema(*function_v1beta2)}}}};
   kinds.push_back(std::move(component));
   std::sort(kinds.begin(), kinds.end(), [](const json& a, const json& b) {
     return std::tie(a["group"].get_ref<const std::string&>(), a["kind"].get_ref<const std::string&>()) <

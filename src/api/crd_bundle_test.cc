@@ -54,8 +54,8 @@ TEST(CrdBundle, StripsDescriptionsAndFixesDynamicValue) {
   EXPECT_LT(text.size(), 200u * 1024) << "keep the embedded schemas compact";
   const json& fn = fresh["kinds"][0];
   ASSERT_EQ(fn["kind"], "Function");
-  const json& value = fn["versions"]["v1beta2"]["properties"]["spec"]["properties"]["serving"]["properties"]
-                        ["bindings"]["additionalProperties"]["properties"]["metadata"]["items"]["properties"]["value"];
+  const json& value = fn["versions"]["v1beta2"]["properties"]["spec"]["properties"]["serving"]["properties"]["bindings"]
+                        ["additionalProperties"]["properties"]["metadata"]["items"]["properties"]["value"];
   EXPECT_FALSE(value.contains("type"));
   EXPECT_EQ(value["x-kubernetes-preserve-unknown-fields"], true);
 }

@@ -19,7 +19,7 @@ struct Position {
 };
 
 struct Diagnostic {
-  std::string source;   // file name, "-" for stdin, or another label
+  std::string source;  // file name, "-" for stdin, or another label
   Position position;
   std::string pointer;  // JSON pointer of the field ("" = the document)
   std::string path;     // Kubernetes-style field path, e.g. spec.template.containers[0].image

@@ -28,8 +28,8 @@ TEST(Duration, ParsesGoDurations) {
 }
 
 TEST(Duration, Rejects) {
-  for (std::string_view bad : {"", "5", "s", "1d", "1 s", "1s ", "-", ".s", "1.2.3s", "1sm", "9999999999h",
-                               "5m0", "ms"}) {
+  for (std::string_view bad :
+       {"", "5", "s", "1d", "1 s", "1s ", "-", ".s", "1.2.3s", "1sm", "9999999999h", "5m0", "ms"}) {
     EXPECT_FALSE(ParseGoDuration(bad).ok()) << "\"" << bad << "\"";
   }
 }

@@ -236,7 +236,8 @@ void DecodeBuild(R& r, const json* build, const FieldPath& at) {
   std::string k;
   FieldPath kind_at = at.Child("shipwright").Child("strategy").Child("kind");
   if (r.String(kind, kind_at, &k) && kind != nullptr && !OneOf(k, {"BuildStrategy", "ClusterBuildStrategy"})) {
-    r.Error(kind_at, "unsupported value " + Quoted(k) + ": supported values: \"BuildStrategy\", \"ClusterBuildStrategy\"");
+    r.Error(kind_at,
+            "unsupported value " + Quoted(k) + ": supported values: \"BuildStrategy\", \"ClusterBuildStrategy\"");
   }
 }
 
@@ -297,8 +298,8 @@ Serving DecodeServing(R& r, const json* s, const FieldPath& at) {
       out.outputs.push_back(std::move(o));
     }
   }
-  for (auto [field, target] : {std::pair{"bindings", &out.bindings}, std::pair{"pubsub", &out.pubsub},
-                               std::pair{"states", &out.states}}) {
+  for (auto [field, target] :
+       {std::pair{"bindings", &out.bindings}, std::pair{"pubsub", &out.pubsub}, std::pair{"states", &out.states}}) {
     const json* v = R::Member(s, field);
     if (v != nullptr && r.Object(v, at.Child(field))) *target = *v;
   }
@@ -308,8 +309,10 @@ Serving DecodeServing(R& r, const json* s, const FieldPath& at) {
     FieldPath hk = at.Child("hooks");
     r.StringList(R::Member(hooks, "pre"), hk.Child("pre"), &h.pre);
     r.StringList(R::Member(hooks, "post"), hk.Child("post"), &h.post);
-    if (r.String(R::Member(hooks, "policy"), hk.Child("policy"), &h.policy) && !OneOf(h.policy, {"Append", "Override"})) {
-      r.Error(hk.Child("policy"), "unsupported value " + Quoted(h.policy) + ": supported values: \"Append\", \"Override\"");
+    if (r.String(R::Member(hooks, "policy"), hk.Child("policy"), &h.policy) &&
+        !OneOf(h.policy, {"Append", "Override"})) {
+      r.Error(hk.Child("policy"),
+              "unsupported value " + Quoted(h.policy) + ": supported values: \"Append\", \"Override\"");
     }
     out.hooks = std::move(h);
   }

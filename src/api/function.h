@@ -22,7 +22,7 @@
 
 namespace ofn::api {
 
-inline constexpr std::int32_t kDefaultFunctionPort = 8080;   // OpenFunction's DefaultFuncPort
+inline constexpr std::int32_t kDefaultFunctionPort = 8080;  // OpenFunction's DefaultFuncPort
 inline constexpr char kDefaultGatewayName[] = "openfunction";
 inline constexpr char kDefaultGatewayNamespace[] = "openfunction";
 
@@ -36,7 +36,7 @@ struct HttpPathMatch {
   std::string type = "PathPrefix";  // Exact | PathPrefix | RegularExpression
   std::string value = "/";
 };
-struct HttpValueMatch {  // a header or query parameter
+struct HttpValueMatch {        // a header or query parameter
   std::string type = "Exact";  // Exact | RegularExpression
   std::string name;
   std::string value;
@@ -124,7 +124,7 @@ struct Serving {
   std::vector<DaprOutput> outputs;
   nlohmann::json bindings = nlohmann::json::object();  // name -> Dapr ComponentSpec
   nlohmann::json pubsub = nlohmann::json::object();
-  nlohmann::json states = nlohmann::json::object();    // name -> {spec: ComponentSpec}
+  nlohmann::json states = nlohmann::json::object();  // name -> {spec: ComponentSpec}
   ScaleOptions scale;
   std::optional<Hooks> hooks;
   std::map<std::string, std::string> params;  // environment of the function

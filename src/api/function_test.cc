@@ -203,11 +203,13 @@ TEST(Function, NeedsBuildOrServing) {
 
 TEST(Function, DecodeIsSafeOnUnvalidatedInput) {
   // The typed view checks every type itself: no crash, only errors.
-  for (const char* spec : {R"({"spec": 5})", R"({"spec": {"serving": []}})",
-                           R"({"spec": {"serving": {"triggers": {"http": {"port": "x", "route": {"rules": [1, {"matches": "x"}]}}, "dapr": {}}}}})",
-                           R"({"spec": {"serving": {"template": {"containers": [{"name": "function", "env": [1, {"name": 2}], "resources": {"limits": []}}]}}}})",
-                           R"({"spec": {"serving": {"scaleOptions": {"minReplicas": 1e300, "keda": []}, "outputs": [{"dapr": 1}], "hooks": {"pre": [1]}}}})",
-                           R"({"spec": {"build": {"srcRepo": []}, "image": []}})"}) {
+  for (
+      const char* spec :
+      {R"({"spec": 5})", R"({"spec": {"serving": []}})",
+       R"({"spec": {"serving": {"triggers": {"http": {"port": "x", "route": {"rules": [1, {"matches": "x"}]}}, "dapr": {}}}}})",
+       R"({"spec": {"serving": {"template": {"containers": [{"name": "function", "env": [1, {"name": 2}], "resources": {"limits": []}}]}}}})",
+       R"({"spec": {"serving": {"scaleOptions": {"minReplicas": 1e300, "keda": []}, "outputs": [{"dapr": 1}], "hooks": {"pre": [1]}}}})",
+       R"({"spec": {"build": {"srcRepo": []}, "image": []}})"}) {
     Document doc = DocumentFromJson(nlohmann::json::parse(spec), "x.json");
     std::vector<Diagnostic> errors;
     DecodeFunction(doc, &errors);

@@ -54,7 +54,8 @@ Gateway DecodeGateway(const Document& doc, std::vector<Diagnostic>* errors) {
   r.String(DecodeReader::Member(spec, "hostTemplate"), at.Child("hostTemplate"), &gw.host_template);
   r.String(DecodeReader::Member(spec, "pathTemplate"), at.Child("pathTemplate"), &gw.path_template);
   r.String(DecodeReader::Member(spec, "httpRouteLabelKey"), at.Child("httpRouteLabelKey"), &gw.http_route_label_key);
-  for (auto [field, value] : {std::pair{"hostTemplate", &gw.host_template}, std::pair{"pathTemplate", &gw.path_template}}) {
+  for (auto [field, value] :
+       {std::pair{"hostTemplate", &gw.host_template}, std::pair{"pathTemplate", &gw.path_template}}) {
     auto expanded = ExpandGatewayTemplate(*value, "name", "namespace", gw.domain);
     if (!expanded.ok()) r.Error(at.Child(field), expanded.status().message());
   }

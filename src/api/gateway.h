@@ -25,7 +25,7 @@ struct Gateway {
   std::string host_template = "{{.Name}}.{{.Namespace}}.{{.Domain}}";
   std::string path_template = "{{.Namespace}}/{{.Name}}";
   std::string http_route_label_key = "app.kubernetes.io/managed-by";
-  nlohmann::json gateway_ref;   // null when absent
+  nlohmann::json gateway_ref;  // null when absent
   nlohmann::json gateway_def;
   nlohmann::json gateway_spec;
 };

@@ -24,8 +24,8 @@ struct Resource {
   // v1beta2, converted_from saying so); positions point at the source.
   Document document;
   std::vector<Diagnostic> errors;
-  std::vector<Diagnostic> ignored;  // unknown fields, fields not acted on, conversion notes
-  bool supported = false;           // false: not a kind Ofn handles (see ignored)
+  std::vector<Diagnostic> ignored;   // unknown fields, fields not acted on, conversion notes
+  bool supported = false;            // false: not a kind Ofn handles (see ignored)
   std::optional<Function> function;  // Functions without errors
   std::optional<Gateway> gateway;    // Gateways without errors
 

@@ -86,7 +86,8 @@ bool ParseDigits(std::string_view s, int base, std::uint64_t* out) {
       return false;
     }
     if (d >= base) return false;
-    if (v > (std::numeric_limits<std::uint64_t>::max() - static_cast<std::uint64_t>(d)) / static_cast<std::uint64_t>(base)) {
+    if (v > (std::numeric_limits<std::uint64_t>::max() - static_cast<std::uint64_t>(d)) /
+                static_cast<std::uint64_t>(base)) {
       return false;
     }
     v = v * static_cast<std::uint64_t>(base) + static_cast<std::uint64_t>(d);
@@ -175,8 +176,8 @@ json ResolvePlain(const std::string& s, Special* special) {
   if (IsOneOf(s, {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})) return true;
   if (IsOneOf(s, {"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})) return false;
   if (IsOneOf(s, {"", "~", "null", "Null", "NULL"})) return nullptr;
-  if (IsOneOf(s, {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN",
-                  ".NAN"})) {
+  if (IsOneOf(s,
+              {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN"})) {
     *special = Special::kNotJson;
     return s;
   }
@@ -225,7 +226,9 @@ class TreeBuilder : public YAML::EventHandler {
  public:
   void OnDocumentStart(const YAML::Mark& mark) override { start_ = mark; }
   void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { Add(New(YNode::Kind::kNull, mark, ""), anchor); }
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    Add(New(YNode::Kind::kNull, mark, ""), anchor);
+  }
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     auto it = anchors_.find(anchor);
     Add(it != anchors_.end() ? it->second : New(YNode::Kind::kNull, mark, ""), 0);
@@ -292,8 +295,8 @@ class Converter {
   // Converts `node` into *out; on failure returns false with status() set.
   bool Convert(const YNode& node, const std::string& pointer, Position where, int depth, json* out) {
     if (++nodes_ > limits_.max_nodes) {
-      return Fail(where, "document too large: more than " + std::to_string(limits_.max_nodes) +
-                             " values (aliases included)");
+      return Fail(where,
+                  "document too large: more than " + std::to_string(limits_.max_nodes) + " values (aliases included)");
     }
     if (depth > limits_.max_depth) {
       return Fail(where, "nesting deeper than " + std::to_string(limits_.max_depth) + " levels");
@@ -354,8 +357,8 @@ class Converter {
                tag == "tag:yaml.org,2002:timestamp") {
       *out = text;
       return true;
-    } else if (tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float" ||
-               tag == "tag:yaml.org,2002:bool" || tag == "tag:yaml.org,2002:null") {
+    } else if (tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float" || tag == "tag:yaml.org,2002:bool" ||
+               tag == "tag:yaml.org,2002:null") {
       *out = ResolvePlain(text, &special);
       bool fits = tag.ends_with(":int")     ? out->is_number_integer()
                   : tag.ends_with(":float") ? out->is_number()
@@ -430,7 +433,8 @@ class Converter {
 
   bool KeyOf(const YNode& k, Position kp, std::string* key) {
     if (k.kind != YNode::Kind::kScalar) {
-      return Fail(kp, k.kind == YNode::Kind::kNull ? "a map key is null" : "map keys must be strings, not lists or maps");
+      return Fail(kp,
+                  k.kind == YNode::Kind::kNull ? "a map key is null" : "map keys must be strings, not lists or maps");
     }
     json kv;
     if (!ConvertScalar(k, kp, &kv)) return false;
@@ -598,15 +602,23 @@ Document DocumentFromJson(nlohmann::json object, std::string_view source_name) {
 
 const char* JsonTypeName(const nlohmann::json& v) {
   switch (v.type()) {
-    case json::value_t::string: return "string";
+    case json::value_t::string:
+      return "string";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "integer";
-    case json::value_t::number_float: return "number";
-    case json::value_t::boolean: return "boolean";
-    case json::value_t::object: return "object";
-    case json::value_t::array: return "array";
-    case json::value_t::null: return "null";
-    default: return "binary";
+    case json::value_t::number_unsigned:
+      return "integer";
+    case json::value_t::number_float:
+      return "number";
+    case json::value_t::boolean:
+      return "boolean";
+    case json::value_t::object:
+      return "object";
+    case json::value_t::array:
+      return "array";
+    case json::value_t::null:
+      return "null";
+    default:
+      return "binary";
   }
 }
 

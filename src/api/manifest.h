@@ -30,12 +30,12 @@ struct Document {
   std::string api_version;  // "core.openfunction.io/v1beta2"
   std::string kind;         // "Function"
   std::string name;
-  std::string ns;           // "default" unless given; "" for cluster-scoped kinds
+  std::string ns;                                  // "default" unless given; "" for cluster-scoped kinds
   std::map<std::string, std::string> labels;       // string values only; the
   std::map<std::string, std::string> annotations;  // validator reports others
-  nlohmann::json object;    // the whole document
-  std::string source;       // file name given to ParseManifests
-  int line = 0;             // 1-based line where the document's content starts
+  nlohmann::json object;                           // the whole document
+  std::string source;                              // file name given to ParseManifests
+  int line = 0;                                    // 1-based line where the document's content starts
   // JSON pointer -> where its key (or list item) is written.
   std::unordered_map<std::string, Position> positions;
   // Set when `object` is a conversion of what the user wrote (e.g.
@@ -52,10 +52,10 @@ struct Document {
 };
 
 struct ParseLimits {
-  std::size_t max_bytes = 8u << 20;     // whole input
-  int max_depth = 100;                  // nesting of maps and lists
-  std::size_t max_nodes = 1u << 18;     // per document, after expanding aliases
-  std::size_t max_documents = 10000;    // per input, empty ones included
+  std::size_t max_bytes = 8u << 20;   // whole input
+  int max_depth = 100;                // nesting of maps and lists
+  std::size_t max_nodes = 1u << 18;   // per document, after expanding aliases
+  std::size_t max_documents = 10000;  // per input, empty ones included
 };
 
 // Errors (a Status naming source and line): syntax errors, non-UTF-8 text,

@@ -260,7 +260,8 @@ TEST(Manifest, Limits) {
   std::string deep = "a: " + std::string(150, '[') + std::string(150, ']') + "\n";
   r = ParseManifests(deep, "deep.yaml");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("deep.yaml:1: nesting deeper than 100"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("deep.yaml:1: nesting deeper than 100"), std::string::npos)
+      << r.status().message();
 
   std::string very_deep = "a: " + std::string(5000, '[') + std::string(5000, ']') + "\n";
   r = ParseManifests(very_deep, "deep.yaml");

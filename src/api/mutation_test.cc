@@ -145,7 +145,8 @@ const Diagnostic* ErrorAt(const Resource& r, const std::string& pointer) {
 std::string Listing(const Resource& r) { return FormatDiagnostics(r.errors); }
 
 TEST(Mutation, CorpusIsComplete) {
-  ASSERT_TRUE(std::filesystem::is_directory(specs::SpecsDir() / "openfunction-samples")) << specs::MissingSpecsMessage();
+  ASSERT_TRUE(std::filesystem::is_directory(specs::SpecsDir() / "openfunction-samples"))
+      << specs::MissingSpecsMessage();
   EXPECT_GE(TheCorpus().size(), 40u);
   for (const Case& c : TheCorpus()) {
     Resource r = LoadResource(c.doc);
@@ -187,10 +188,10 @@ TEST(Mutation, WrongTypeAtEveryLeafNamesThatField) {
       json swapped = original.is_string() ? json(12345) : original.is_boolean() ? json("maybe") : json("twelve");
       b.object.at(json::json_pointer(p)) = swapped;
       Resource rb = LoadMutant(b);
-      bool must_fail = (info.type == "string" && !swapped.is_string()) ||
-                       ((info.type == "integer" || info.type == "number" || info.type == "boolean") &&
-                        swapped.is_string()) ||
-                       (meta && p != "/metadata/name" && p != "/metadata/namespace" && !swapped.is_string());
+      bool must_fail =
+          (info.type == "string" && !swapped.is_string()) ||
+          ((info.type == "integer" || info.type == "number" || info.type == "boolean") && swapped.is_string()) ||
+          (meta && p != "/metadata/name" && p != "/metadata/namespace" && !swapped.is_string());
       if (must_fail) {
         EXPECT_NE(ErrorAt(rb, p), nullptr) << c.label << ": " << p << " = " << swapped.dump() << "\n" << Listing(rb);
       }
@@ -251,9 +252,9 @@ TEST(Mutation, DamagedTextNeverCrashes) {
       for (int mode = 0; mode < 3; ++mode) {
         std::string mutated;
         for (std::size_t k = 0; k < lines.size(); ++k) {
-          if (k == i && mode == 0) continue;                       // drop the line
+          if (k == i && mode == 0) continue;  // drop the line
           mutated += lines[k] + "\n";
-          if (k == i && mode == 1) mutated += lines[k] + "\n";     // double it
+          if (k == i && mode == 1) mutated += lines[k] + "\n";         // double it
           if (k == i && mode == 2) mutated += "\t" + lines[k] + "\n";  // a tab: not YAML indentation
         }
         auto loaded = LoadManifests(mutated, "m.yaml");

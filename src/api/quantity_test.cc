@@ -66,8 +66,8 @@ TEST(Quantity, Signs) {
 }
 
 TEST(Quantity, Rejects) {
-  for (std::string_view bad : {"", "m", "Mi", "1.5.5", "abc", "1 Gi", "1gi", "1KB", "1Mii", "--1", "1e", "1e+",
-                               "1ex", "0x10", "1,5", ".", "+", "1e1234", "12345678901234567890123"}) {
+  for (std::string_view bad : {"", "m", "Mi", "1.5.5", "abc", "1 Gi", "1gi", "1KB", "1Mii", "--1", "1e", "1e+", "1ex",
+                               "0x10", "1,5", ".", "+", "1e1234", "12345678901234567890123"}) {
     auto q = Quantity::Parse(bad);
     EXPECT_FALSE(q.ok()) << "\"" << bad << "\" should not parse";
     if (!q.ok()) {

@@ -158,8 +158,8 @@ TEST(Samples, KedaHttpRoute) {
 }
 
 TEST(Samples, ParamsAndScale) {
-  const Resource& r = Find("openfunction-samples/functions/knative/greeting-node/greeting.yaml", "Function",
-                           "sample-node-knative");
+  const Resource& r =
+      Find("openfunction-samples/functions/knative/greeting-node/greeting.yaml", "Function", "sample-node-knative");
   ASSERT_TRUE(r.function.has_value());
   const Serving& s = *r.function->serving;
   EXPECT_EQ(s.params.at("NODE_ENV"), "dev");
@@ -202,8 +202,8 @@ TEST(Samples, PubsubTrigger) {
 }
 
 TEST(Samples, OutputTypeFromItsComponent) {
-  const Resource& r =
-      Find("openfunction-samples/functions/knative/with-output-binding/function-front.yaml", "Function", "function-front");
+  const Resource& r = Find("openfunction-samples/functions/knative/with-output-binding/function-front.yaml", "Function",
+                           "function-front");
   ASSERT_TRUE(r.function.has_value());
   const Serving& s = *r.function->serving;
   ASSERT_EQ(s.outputs.size(), 1u);
@@ -253,8 +253,8 @@ TEST(Samples, ServerManagedMetadataIsReportedNotRejected) {
   EXPECT_TRUE(r.ok());
   std::vector<std::string> paths;
   for (const Diagnostic& d : r.ignored) paths.push_back(d.path);
-  for (const char* p : {"metadata.creationTimestamp", "metadata.generation", "metadata.resourceVersion",
-                        "metadata.uid"}) {
+  for (const char* p :
+       {"metadata.creationTimestamp", "metadata.generation", "metadata.resourceVersion", "metadata.uid"}) {
     EXPECT_NE(std::find(paths.begin(), paths.end(), p), paths.end()) << p;
   }
 }

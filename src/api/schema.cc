@@ -53,13 +53,20 @@ constexpr std::size_t kMaxPatternInput = 512;
 
 const char* TypeName(Node::Type t) {
   switch (t) {
-    case Node::Type::kObject: return "object";
-    case Node::Type::kArray: return "array";
-    case Node::Type::kString: return "string";
-    case Node::Type::kInteger: return "integer";
-    case Node::Type::kNumber: return "number";
-    case Node::Type::kBoolean: return "boolean";
-    case Node::Type::kAny: break;
+    case Node::Type::kObject:
+      return "object";
+    case Node::Type::kArray:
+      return "array";
+    case Node::Type::kString:
+      return "string";
+    case Node::Type::kInteger:
+      return "integer";
+    case Node::Type::kNumber:
+      return "number";
+    case Node::Type::kBoolean:
+      return "boolean";
+    case Node::Type::kAny:
+      break;
   }
   return "any";
 }
@@ -157,14 +164,15 @@ Status CompileNode(const json& s, const std::string& where, int depth, std::uniq
       return Status::InvalidArgument(where + ": pattern " + n->pattern_text + " does not compile: " + e.what());
     }
   }
-  if (auto it = s.find("x-kubernetes-list-type"); it != s.end() && it->is_string()) n->list_type = it->get<std::string>();
+  if (auto it = s.find("x-kubernetes-list-type"); it != s.end() && it->is_string())
+    n->list_type = it->get<std::string>();
   if (auto it = s.find("x-kubernetes-list-map-keys"); it != s.end() && it->is_array()) {
     for (const json& k : *it) {
       if (k.is_string()) n->list_map_keys.push_back(k.get<std::string>());
     }
   }
-  for (auto [key, list] : {std::pair{"anyOf", &n->any_of}, std::pair{"oneOf", &n->one_of},
-                           std::pair{"allOf", &n->all_of}}) {
+  for (auto [key, list] :
+       {std::pair{"anyOf", &n->any_of}, std::pair{"oneOf", &n->one_of}, std::pair{"allOf", &n->all_of}}) {
     Status st = CompileList(s, key, where, depth, list);
     if (!st.ok()) return st;
   }
@@ -223,9 +231,7 @@ class Checker {
   }
 
  private:
-  static const char* ExpectedName(const Node& s) {
-    return s.int_or_string ? "integer or string" : TypeName(s.type);
-  }
+  static const char* ExpectedName(const Node& s) { return s.int_or_string ? "integer or string" : TypeName(s.type); }
 
   void Error(const FieldPath& at, std::string message) {
     Diagnostic d;
@@ -241,13 +247,26 @@ class Checker {
       ok = v.is_string() || IsIntegral(v);
     } else {
       switch (s.type) {
-        case Node::Type::kAny: break;
-        case Node::Type::kObject: ok = v.is_object(); break;
-        case Node::Type::kArray: ok = v.is_array(); break;
-        case Node::Type::kString: ok = v.is_string(); break;
-        case Node::Type::kInteger: ok = IsIntegral(v); break;
-        case Node::Type::kNumber: ok = v.is_number(); break;
-        case Node::Type::kBoolean: ok = v.is_boolean(); break;
+        case Node::Type::kAny:
+          break;
+        case Node::Type::kObject:
+          ok = v.is_object();
+          break;
+        case Node::Type::kArray:
+          ok = v.is_array();
+          break;
+        case Node::Type::kString:
+          ok = v.is_string();
+          break;
+        case Node::Type::kInteger:
+          ok = IsIntegral(v);
+          break;
+        case Node::Type::kNumber:
+          ok = v.is_number();
+          break;
+        case Node::Type::kBoolean:
+          ok = v.is_boolean();
+          break;
       }
     }
     if (!ok) Error(at, std::string("expected ") + ExpectedName(s) + ", got " + DescribeValue(v));
@@ -291,7 +310,8 @@ class Checker {
 
   void CheckNumber(const Node& s, const json& v, const FieldPath& at) {
     long double n = NumberOf(v);
-    if (s.format == "int32" && (n < std::numeric_limits<std::int32_t>::min() || n > std::numeric_limits<std::int32_t>::max())) {
+    if (s.format == "int32" &&
+        (n < std::numeric_limits<std::int32_t>::min() || n > std::numeric_limits<std::int32_t>::max())) {
       Error(at, DescribeValue(v) + " is out of range for a 32-bit integer");
       return;
     }
@@ -305,8 +325,8 @@ class Checker {
                     FormatNumber(*s.minimum));
     }
     if (s.maximum && (s.exclusive_maximum ? n >= *s.maximum : n > *s.maximum)) {
-      Error(at, std::string("must be less than ") + (s.exclusive_maximum ? "" : "or equal to ") +
-                    FormatNumber(*s.maximum));
+      Error(at,
+            std::string("must be less than ") + (s.exclusive_maximum ? "" : "or equal to ") + FormatNumber(*s.maximum));
     }
   }
 
@@ -394,7 +414,9 @@ class Checker {
     if (!s.one_of.empty()) {
       int count = 0;
       for (const auto& n : s.one_of) count += Matches(*n, v) ? 1 : 0;
-      if (count != 1) Error(at, count == 0 ? "does not match any of the allowed forms" : "matches more than one of the exclusive forms");
+      if (count != 1)
+        Error(at,
+              count == 0 ? "does not match any of the allowed forms" : "matches more than one of the exclusive forms");
     }
     for (const auto& n : s.all_of) Check(*n, v, at);
     if (s.not_ && Matches(*s.not_, v)) Error(at, "matches a form that is not allowed");

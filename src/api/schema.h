@@ -38,9 +38,9 @@ class Schema {
   // What the schema says about one field of a value.
   struct FieldInfo {
     enum class Kind {
-      kUnknown,    // not in the schema: pruned by Kubernetes, ignored by Ofn
-      kUntyped,    // kept as is (preserved unknown fields, or a schema without a type)
-      kTyped,      // has a type (or is int-or-string): a value of another type is an error
+      kUnknown,  // not in the schema: pruned by Kubernetes, ignored by Ofn
+      kUntyped,  // kept as is (preserved unknown fields, or a schema without a type)
+      kTyped,    // has a type (or is int-or-string): a value of another type is an error
     };
     Kind kind = Kind::kUnknown;
     std::string type;                   // "string", ..., "int-or-string"; "" when untyped

@@ -18,12 +18,12 @@ namespace ofn::api {
 class Schema;
 
 struct KindInfo {
-  std::string group;            // "core.openfunction.io"
-  std::string kind;             // "Function"
-  std::string plural;           // "functions"
+  std::string group;   // "core.openfunction.io"
+  std::string kind;    // "Function"
+  std::string plural;  // "functions"
   bool namespaced = true;
   std::vector<std::string> versions;  // served, oldest first
-  std::string storage_version;  // the version Ofn stores ("v1beta2")
+  std::string storage_version;        // the version Ofn stores ("v1beta2")
 };
 
 // All kinds in the bundle, in a stable order.

@@ -145,8 +145,7 @@ TEST(Schema, Combinators) {
   EXPECT_TRUE(Check(*s, R"({"a": "xa", "o": 20, "n": "good", "all": 2})").errors.empty());
   EXPECT_EQ(Errors(Check(*s, R"({"a": "za", "o": 7, "n": "bad", "all": 4})")),
             (std::vector<std::string>{"a: does not match any of the allowed forms",
-                                      "all: must be less than or equal to 3",
-                                      "n: matches a form that is not allowed",
+                                      "all: must be less than or equal to 3", "n: matches a form that is not allowed",
                                       "o: matches more than one of the exclusive forms"}));
 }
 

@@ -39,10 +39,21 @@ std::string CheckQualifiedName(std::string_view key) {
 // CRD schemas say only `metadata: {type: object}`; the API server knows
 // ObjectMeta's own fields, so those are not unknown.
 bool IsObjectMetaField(const std::string& pointer) {
-  static const char* const kFields[] = {"name", "generateName", "namespace", "selfLink", "uid", "resourceVersion",
-                                        "generation", "creationTimestamp", "deletionTimestamp",
-                                        "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences",
-                                        "finalizers", "managedFields"};
+  static const char* const kFields[] = {"name",
+                                        "generateName",
+                                        "namespace",
+                                        "selfLink",
+                                        "uid",
+                                        "resourceVersion",
+                                        "generation",
+                                        "creationTimestamp",
+                                        "deletionTimestamp",
+                                        "deletionGracePeriodSeconds",
+                                        "labels",
+                                        "annotations",
+                                        "ownerReferences",
+                                        "finalizers",
+                                        "managedFields"};
   std::vector<std::string> tokens = SplitPointer(pointer);
   if (tokens.size() != 2 || tokens[0] != "metadata") return false;
   return std::any_of(std::begin(kFields), std::end(kFields), [&](const char* f) { return tokens[1] == f; });
@@ -76,9 +87,9 @@ void CheckMetadata(const Document& doc, const KindInfo& info, ValidationReport* 
     } else if (!info.namespaced) {
       report->ignored.push_back(doc.At(meta_at.Child("namespace"), "ignored: " + info.kind + " is cluster-scoped"));
     } else if (!IsDnsLabel(ns->get<std::string>())) {
-      report->errors.push_back(doc.At(meta_at.Child("namespace"),
-                                      "invalid namespace " + DescribeValue(*ns) +
-                                          ": must be a DNS label (at most 63 of a-z, 0-9 and '-')"));
+      report->errors.push_back(
+          doc.At(meta_at.Child("namespace"),
+                 "invalid namespace " + DescribeValue(*ns) + ": must be a DNS label (at most 63 of a-z, 0-9 and '-')"));
     }
   }
   for (const char* map_name : {"labels", "annotations"}) {
@@ -143,8 +154,9 @@ std::string CheckObjectName(std::string_view group, std::string_view kind, std::
     return ok ? "" : "may not contain '/' or spaces, nor be longer than 253 characters";
   }
   if (group == "core.openfunction.io" && kind == "Function") {
-    return IsDnsLabel(name) ? "" : "must be a DNS label: at most 63 of a-z, 0-9 and '-', starting and ending "
-                                   "with a letter or digit (it becomes part of a host name)";
+    return IsDnsLabel(name) ? ""
+                            : "must be a DNS label: at most 63 of a-z, 0-9 and '-', starting and ending "
+                              "with a letter or digit (it becomes part of a host name)";
   }
   return IsDnsSubdomain(name) ? "" : "must be a DNS subdomain: lowercase letters, digits, '-' and '.', at most 253";
 }
@@ -168,8 +180,8 @@ ValidationReport Validate(const Document& doc) {
   std::string group = doc.group(), version = doc.version();
   const KindInfo* info = FindKind(group, doc.kind);
   if (info == nullptr) {
-    report.ignored.push_back(doc.At(FieldPath(), doc.api_version + " " + doc.kind +
-                                                     " is not a kind Ofn handles; the document is ignored"));
+    report.ignored.push_back(
+        doc.At(FieldPath(), doc.api_version + " " + doc.kind + " is not a kind Ofn handles; the document is ignored"));
     return report;
   }
   const Schema* schema = FindSchema(group, version, doc.kind);

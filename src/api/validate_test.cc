@@ -44,8 +44,9 @@ spec:
 TEST(Validate, TheErrorNamesFileLineAndPath) {
   ValidationReport r = Validate(Parse(kHello));
   EXPECT_TRUE(r.supported);
-  EXPECT_EQ(Strings(r.errors),
-            std::vector<std::string>{"hello.yaml:14: spec.serving.scaleOptions.minReplicas: expected integer, got \"two\""});
+  EXPECT_EQ(
+      Strings(r.errors),
+      std::vector<std::string>{"hello.yaml:14: spec.serving.scaleOptions.minReplicas: expected integer, got \"two\""});
   EXPECT_EQ(r.errors[0].pointer, "/spec/serving/scaleOptions/minReplicas");
 }
 
@@ -84,40 +85,40 @@ spec:
             limits:
               cpu: lots
 )"));
-  EXPECT_EQ(Strings(r.errors), (std::vector<std::string>{
-                                   "hello.yaml:4: metadata.name: invalid name \"Hello_World\": must be a DNS label: at "
-                                   "most 63 of a-z, 0-9 and '-', starting and ending with a letter or digit (it "
-                                   "becomes part of a host name)",
-                                   "hello.yaml:5: metadata.namespace: invalid namespace \"Demo\": must be a DNS label "
-                                   "(at most 63 of a-z, 0-9 and '-')",
-                                   "hello.yaml:7: metadata.labels[app]: invalid label value \"bad value!\": at most 63 "
-                                   "of letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
-                                   "hello.yaml:8: metadata.labels[-bad-key]: invalid key: must be at most 63 "
-                                   "characters of letters, digits, '-', '_' or '.', starting and ending with a letter "
-                                   "or digit (with an optional DNS prefix and '/')",
-                                   "hello.yaml:10: metadata.annotations[note]: expected string, got 5",
-                                   "hello.yaml:11: spec.image: required field missing",
-                                   "hello.yaml:12: spec.version: expected string, got 2",
-                                   "hello.yaml:15: spec.serving.params[DEBUG]: expected string, got true",
-                                   "hello.yaml:18: spec.serving.triggers.http.port: expected integer, got \"8080\"",
-                                   "hello.yaml:20: spec.serving.triggers.http.route.gatewayRef.namespace: required "
-                                   "field missing",
-                                   "hello.yaml:25: spec.serving.triggers.http.route.rules[0].matches[0].path.type: "
-                                   "unsupported value \"Prefix\": supported values: \"Exact\", \"PathPrefix\", "
-                                   "\"RegularExpression\"",
-                                   "hello.yaml:27: spec.serving.hooks.pre: expected array, got \"plugin-a\"",
-                                   "hello.yaml:33: spec.serving.template.containers[0].resources.limits[cpu]: invalid "
-                                   "value \"lots\": should match "
-                                   "'^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(("
-                                   "[0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$'",
-                               }));
+  EXPECT_EQ(Strings(r.errors),
+            (std::vector<std::string>{
+                "hello.yaml:4: metadata.name: invalid name \"Hello_World\": must be a DNS label: at "
+                "most 63 of a-z, 0-9 and '-', starting and ending with a letter or digit (it "
+                "becomes part of a host name)",
+                "hello.yaml:5: metadata.namespace: invalid namespace \"Demo\": must be a DNS label "
+                "(at most 63 of a-z, 0-9 and '-')",
+                "hello.yaml:7: metadata.labels[app]: invalid label value \"bad value!\": at most 63 "
+                "of letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+                "hello.yaml:8: metadata.labels[-bad-key]: invalid key: must be at most 63 "
+                "characters of letters, digits, '-', '_' or '.', starting and ending with a letter "
+                "or digit (with an optional DNS prefix and '/')",
+                "hello.yaml:10: metadata.annotations[note]: expected string, got 5",
+                "hello.yaml:11: spec.image: required field missing",
+                "hello.yaml:12: spec.version: expected string, got 2",
+                "hello.yaml:15: spec.serving.params[DEBUG]: expected string, got true",
+                "hello.yaml:18: spec.serving.triggers.http.port: expected integer, got \"8080\"",
+                "hello.yaml:20: spec.serving.triggers.http.route.gatewayRef.namespace: required "
+                "field missing",
+                "hello.yaml:25: spec.serving.triggers.http.route.rules[0].matches[0].path.type: "
+                "unsupported value \"Prefix\": supported values: \"Exact\", \"PathPrefix\", "
+                "\"RegularExpression\"",
+                "hello.yaml:27: spec.serving.hooks.pre: expected array, got \"plugin-a\"",
+                "hello.yaml:33: spec.serving.template.containers[0].resources.limits[cpu]: invalid "
+                "value \"lots\": should match "
+                "'^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(("
+                "[0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$'",
+            }));
 }
 
 TEST(Validate, ApiVersionAndKind) {
   auto errors = [](std::string_view text) { return Strings(Validate(Parse(text, "k.yaml")).errors); };
-  EXPECT_EQ(errors("metadata:\n  name: x\n"),
-            (std::vector<std::string>{"k.yaml:1: apiVersion: required field missing",
-                                      "k.yaml:1: kind: required field missing"}));
+  EXPECT_EQ(errors("metadata:\n  name: x\n"), (std::vector<std::string>{"k.yaml:1: apiVersion: required field missing",
+                                                                        "k.yaml:1: kind: required field missing"}));
   EXPECT_EQ(errors("apiVersion: 5\nkind: Function\n"),
             (std::vector<std::string>{"k.yaml:1: apiVersion: expected a non-empty string, got 5"}));
   EXPECT_EQ(errors("apiVersion: core.openfunction.io/v1alpha2\nkind: Function\nmetadata:\n  name: x\n"),
@@ -130,11 +131,12 @@ TEST(Validate, ApiVersionAndKind) {
 }
 
 TEST(Validate, KindsOfferedElsewhereAreIgnoredNotErrors) {
-  ValidationReport r = Validate(Parse("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec: {}\n", "d.yaml"));
+  ValidationReport r =
+      Validate(Parse("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec: {}\n", "d.yaml"));
   EXPECT_TRUE(r.ok());
   EXPECT_FALSE(r.supported);
-  EXPECT_EQ(Strings(r.ignored),
-            std::vector<std::string>{"d.yaml:1: apps/v1 Deployment is not a kind Ofn handles; the document is ignored"});
+  EXPECT_EQ(Strings(r.ignored), std::vector<std::string>{
+                                    "d.yaml:1: apps/v1 Deployment is not a kind Ofn handles; the document is ignored"});
 }
 
 TEST(Validate, IgnoredFieldsAreListedOnce) {
@@ -171,20 +173,21 @@ status:
     state: Running
 )"));
   EXPECT_TRUE(r.ok()) << testing::PrintToString(Strings(r.errors));
-  EXPECT_EQ(Strings(r.ignored),
-            (std::vector<std::string>{
-                "hello.yaml:5: metadata.uid: kept, not acted on yet",
-                "hello.yaml:6: metadata.surprise: unknown field, ignored (not in the schema; Kubernetes would prune it)",
-                "hello.yaml:9: spec.imageCredentials: kept, not acted on yet",
-                "hello.yaml:11: spec.typo: unknown field, ignored (not in the schema; Kubernetes would prune it)",
-                "hello.yaml:13: spec.serving.runtime: unknown field, ignored (not in the schema; Kubernetes would "
-                "prune it)",
-                "hello.yaml:17: spec.serving.triggers.http.engine: kept, not acted on yet",
-                "hello.yaml:21: spec.serving.template.containers[0].imagePullPolicy: kept, not acted on yet",
-                "hello.yaml:25: spec.serving.template.containers[0].env[0].valueFrom: kept, not acted on yet",
-                "hello.yaml:27: spec.serving.template.containers[1]: kept, not acted on yet",
-                "hello.yaml:29: status: ignored: status is written by Ofn",
-            }));
+  EXPECT_EQ(
+      Strings(r.ignored),
+      (std::vector<std::string>{
+          "hello.yaml:5: metadata.uid: kept, not acted on yet",
+          "hello.yaml:6: metadata.surprise: unknown field, ignored (not in the schema; Kubernetes would prune it)",
+          "hello.yaml:9: spec.imageCredentials: kept, not acted on yet",
+          "hello.yaml:11: spec.typo: unknown field, ignored (not in the schema; Kubernetes would prune it)",
+          "hello.yaml:13: spec.serving.runtime: unknown field, ignored (not in the schema; Kubernetes would "
+          "prune it)",
+          "hello.yaml:17: spec.serving.triggers.http.engine: kept, not acted on yet",
+          "hello.yaml:21: spec.serving.template.containers[0].imagePullPolicy: kept, not acted on yet",
+          "hello.yaml:25: spec.serving.template.containers[0].env[0].valueFrom: kept, not acted on yet",
+          "hello.yaml:27: spec.serving.template.containers[1]: kept, not acted on yet",
+          "hello.yaml:29: status: ignored: status is written by Ofn",
+      }));
 }
 
 TEST(Validate, StatusIsNeitherValidatedNorRead) {
@@ -212,11 +215,13 @@ spec:
       value: 5
     - name: nested
       value: {a: [1]}
-)", "c.yaml"));
+)",
+                                      "c.yaml"));
   EXPECT_TRUE(r.ok()) << testing::PrintToString(Strings(r.errors));
   EXPECT_EQ(Strings(r.ignored), std::vector<std::string>{"c.yaml:5: spec: kept, not acted on yet"});
 
-  r = Validate(Parse("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: c\nspec:\n  type: 5\n", "c.yaml"));
+  r = Validate(
+      Parse("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: c\nspec:\n  type: 5\n", "c.yaml"));
   EXPECT_EQ(Strings(r.errors), (std::vector<std::string>{"c.yaml:5: spec.metadata: required field missing",
                                                          "c.yaml:5: spec.version: required field missing",
                                                          "c.yaml:6: spec.type: expected string, got 5"}));
@@ -232,7 +237,8 @@ spec:
     natsStreamingClusterID: "stan"
     subscriptionType: queue
     durableSubscriptionName: "ImDurable"
-)", "bus.yaml"));
+)",
+                     "bus.yaml"));
   EXPECT_TRUE(r.ok()) << testing::PrintToString(Strings(r.errors));
   EXPECT_EQ(Strings(r.ignored), (std::vector<std::string>{"bus.yaml:5: metadata.namespace: ignored: ClusterEventBus is "
                                                           "cluster-scoped",
@@ -240,12 +246,14 @@ spec:
 }
 
 TEST(Validate, HugeDocument) {
-  std::string text = "apiVersion: core.openfunction.io/v1beta2\nkind: Function\nmetadata:\n  name: big\nspec:\n"
-                     "  image: x\n  serving:\n    params:\n";
+  std::string text =
+      "apiVersion: core.openfunction.io/v1beta2\nkind: Function\nmetadata:\n  name: big\nspec:\n"
+      "  image: x\n  serving:\n    params:\n";
   for (int i = 0; i < 20000; ++i) text += "      P" + std::to_string(i) + ": \"" + std::to_string(i) + "\"\n";
   text += "      BAD: 5\n";
   ValidationReport r = Validate(Parse(text, "huge.yaml"));
-  EXPECT_EQ(Strings(r.errors), std::vector<std::string>{"huge.yaml:20009: spec.serving.params[BAD]: expected string, got 5"});
+  EXPECT_EQ(Strings(r.errors),
+            std::vector<std::string>{"huge.yaml:20009: spec.serving.params[BAD]: expected string, got 5"});
 }
 
 TEST(Validate, DeepNestingInPreservedFields) {
@@ -253,8 +261,10 @@ TEST(Validate, DeepNestingInPreservedFields) {
   // metadata value is free-form: deep values there are kept, within limits.
   std::string value = "{}";
   for (int i = 0; i < 90; ++i) value = "{a: " + value + "}";
-  ValidationReport r = Validate(Parse("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: c}\nspec:\n"
-                                      "  type: t\n  version: v1\n  metadata:\n  - name: deep\n    value: " + value + "\n"));
+  ValidationReport r =
+      Validate(Parse("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: c}\nspec:\n"
+                     "  type: t\n  version: v1\n  metadata:\n  - name: deep\n    value: " +
+                     value + "\n"));
   EXPECT_TRUE(r.ok()) << testing::PrintToString(Strings(r.errors));
 }
 
