@@ -130,7 +130,8 @@ spec:
     template:
       containers:
         - name: function
-          command: [\"$SLEEPY\"]"
+          command: [\"$SLEEPY\"]
+          workingDir: $work"
 echo
 if [[ -x $SLEEPY ]]; then
   # conformance-sleep answers after 1 s, so 64 clients keep ~64 requests in flight.
