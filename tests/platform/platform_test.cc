@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -17,7 +20,8 @@ namespace {
 using namespace std::chrono_literals;
 using Json = nlohmann::json;
 
-std::string HelloManifest(const std::string& name, const std::string& extra_annotations = "") {
+std::string HelloManifest(const std::string& name, const std::string& extra_annotations = "",
+                          const std::string& extra_serving = "") {
   return "apiVersion: core.openfunction.io/v1beta2\n"
          "kind: Function\n"
          "metadata:\n"
@@ -27,7 +31,7 @@ std::string HelloManifest(const std::string& name, const std::string& extra_anno
          "spec:\n"
          "  version: v1.0.0\n"
          "  image: local/hello:latest\n"
-         "  serving:\n"
+         "  serving:\n" + extra_serving +
          "    triggers:\n"
          "      http:\n"
          "        port: 8080\n"
@@ -202,6 +206,106 @@ TEST_F(Platform, DeletedFunctionIsNoLongerRouted) {
   EXPECT_EQ(del->status, 200);
   // When the API answers, the route is gone.
   EXPECT_EQ(Call("/default/gone")->status, 404);
+}
+
+// The pids of the server's children running `binary`.
+std::vector<pid_t> ChildrenRunning(pid_t parent, const std::string& binary) {
+  std::vector<pid_t> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    auto stat = ReadFile(entry.path().string() + "/stat");
+    if (!stat) continue;
+    size_t close = stat->rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat->substr(close + 2));
+    std::string state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    std::error_code ec;
+    auto exe = std::filesystem::read_symlink(entry.path() / "exe", ec);
+    if (ppid == parent && !ec && exe == binary) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+TEST_F(Platform, KillingOneOfTwoInstancesUnderLoadLosesOnlyWhatItHeld) {
+  ASSERT_EQ(Apply(HelloManifest("pair", "", "    scaleOptions:\n      minReplicas: 2\n"))->status, 200);
+  ASSERT_EQ(Call("/default/pair")->status, 200);
+  WaitForStatus("pair", [](const Json& s) { return s["serving"]["readyReplicas"] == 2; });
+  std::vector<pid_t> instances;
+  for (auto d = After(5s); instances.size() < 2 && std::chrono::steady_clock::now() < d;) {
+    instances = ChildrenRunning(server_->pid(), OFN_HELLO);
+  }
+  ASSERT_EQ(instances.size(), 2u);
+
+  constexpr int kClients = 4;
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&] {
+      auto conn = RawConnection::Connect(gateway_port_, After(5s));
+      if (!conn.ok()) return;
+      while (!stop) {
+        if (!conn->Send(Get("/default/pair/").Serialize(), After(5s)).ok()) break;
+        auto r = conn->ReadResponse(After(5s));
+        if (!r.ok()) break;
+        (r->status == 200 ? ok : failed)++;
+      }
+    });
+  }
+  for (auto d = After(5s); ok < 200 && std::chrono::steady_clock::now() < d;) std::this_thread::yield();
+  ASSERT_EQ(kill(instances[0], SIGKILL), 0);
+  int before = ok;
+  for (auto d = After(5s); ok < before + 2000 && std::chrono::steady_clock::now() < d;) std::this_thread::yield();
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_GE(ok.load(), before + 2000) << "the other instance kept serving";
+  // Only a request the killed instance had already received can fail: at
+  // most one per client connection.
+  EXPECT_LE(failed.load(), kClients);
+}
+
+TEST_F(Platform, MalformedManifestCorpusNeverDisturbsTheServer) {
+  ASSERT_EQ(Apply(HelloManifest("steady"))->status, 200);
+  ASSERT_EQ(Call("/default/steady")->status, 200);
+  int rejected = 0, accepted = 0, files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(OFN_SPECS_DIR)) {
+    if (entry.path().extension() != ".yaml" || entry.path().string().find("crds") != std::string::npos) continue;
+    auto text = ReadFile(entry.path());
+    ASSERT_TRUE(text.has_value());
+    ++files;
+    std::vector<std::string> lines;
+    std::istringstream in(*text);
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    // Each variant drops one line or breaks its indentation.
+    for (size_t i = 0; i < lines.size(); i += 3) {
+      for (int mode = 0; mode < 2; ++mode) {
+        std::string variant;
+        for (size_t j = 0; j < lines.size(); ++j) {
+          if (j == i && mode == 0) continue;
+          variant += (j == i ? "\t" : "") + lines[j] + "\n";
+        }
+        auto r = Apply(variant, "?dryRun=true");
+        ASSERT_TRUE(r.ok()) << "the server stopped answering";
+        ASSERT_TRUE(r->status == 200 || r->status == 400) << r->Describe();
+        if (r->status == 400) {
+          ++rejected;
+          auto body = Json::parse(r->body);
+          ASSERT_TRUE(body.contains("error")) << r->body;
+        } else {
+          ++accepted;
+        }
+      }
+    }
+  }
+  EXPECT_GT(files, 30) << "the samples in " << OFN_SPECS_DIR;
+  EXPECT_GT(rejected, 100);
+  auto r = Call("/default/steady");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(server_->Running());
 }
 
 TEST_F(Platform, IdleFunctionScalesBackToZero) {
