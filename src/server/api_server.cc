@@ -4,6 +4,7 @@
 
 #include "api/kinds.h"
 #include "api/load.h"
+#include "api/validate.h"
 #include "common/encoding.h"
 #include "common/log.h"
 
@@ -159,9 +160,14 @@ void ApiServer::Apply(const HttpRequest& req, HttpResponse& resp) {
   if (!errors.empty()) {
     return Error(resp, 400, std::to_string(errors.size()) + " error(s) in " + source + "; nothing was applied", errors);
   }
+  // `ofn apply -n NS`: documents that name no namespace go there.
+  std::string ns_default = req.query("namespace").value_or("");
+  if (!ns_default.empty() && !api::IsDnsLabel(ns_default)) return Error(resp, 400, "namespace \"" + ns_default + "\" is not a DNS label");
   Json results = Json::array();
-  for (const auto& r : *loaded) {
-    const api::Document& d = r.document;
+  for (auto& r : *loaded) {
+    api::Document& d = r.document;
+    bool named = d.object.contains("metadata") && d.object["metadata"].contains("namespace");
+    if (!ns_default.empty() && !named && !d.ns.empty()) d.ns = ns_default;
     Json result = {{"apiVersion", d.api_version}, {"kind", d.kind}, {"namespace", d.ns}, {"name", d.name}};
     Json ignored = Json::array(), warnings = Json::array();
     for (const auto& i : r.ignored) ignored.push_back(i.path.empty() ? i.message : i.path);

@@ -168,6 +168,16 @@ TEST_F(Platform, BadManifestsAreRejectedWithFieldPathsAndChangeNothing) {
   EXPECT_EQ(good->status, 200) << "the running server is not disturbed";
 }
 
+TEST_F(Platform, ApplyIntoANamespace) {
+  auto r = Apply(HelloManifest("spaced"), "?namespace=team");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Json::parse(r->body)["results"][0]["namespace"], "team");
+  EXPECT_EQ(Api("GET", "/v1/objects/function/team/spaced")->status, 200);
+  EXPECT_EQ(Call("/team/spaced")->status, 200);
+  EXPECT_EQ(Call("/default/spaced")->status, 404);
+}
+
 TEST_F(Platform, DryRunValidatesWithoutStoring) {
   auto r = Apply(HelloManifest("dry"), "?dryRun=true");
   ASSERT_TRUE(r.ok());
