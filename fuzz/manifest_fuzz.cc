@@ -5,15 +5,15 @@
 #include <cstdint>
 #include <string_view>
 
-#include "api/duration.h"
 #include "api/load.h"
 #include "api/quantity.h"
+#include "common/duration.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   if (size <= 64) {
     (void)ofn::api::Quantity::Parse(text);
-    (void)ofn::api::ParseGoDuration(text);
+    (void)ofn::ParseGoDuration(text);
   }
   ofn::api::ParseLimits limits;
   limits.max_bytes = 1 << 20;
@@ -29,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& d : r.errors) (void)d.ToString();
     for (const auto& d : r.ignored) (void)d.ToString();
     if (r.function && r.function->serving && r.function->serving->timeout) {
-      (void)ofn::api::FormatGoDuration(*r.function->serving->timeout);
+      (void)ofn::FormatDuration(*r.function->serving->timeout);
     }
   }
   return 0;

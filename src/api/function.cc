@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "api/decode_reader.h"
-#include "api/duration.h"
 #include "api/quantity.h"
+#include "common/duration.h"
 
 namespace ofn::api {
 namespace {
@@ -227,7 +227,8 @@ void DecodeBuild(R& r, const json* build, const FieldPath& at) {
     if (!r.String(R::Member(build, f), at.Child(f), &text) || text.empty()) continue;
     auto d = ParseGoDuration(text);
     if (!d.ok()) {
-      r.Error(at.Child(f), d.status().message());
+      // Go's wording, without ParseGoDuration's reason ("expected a number", ...).
+      r.Error(at.Child(f), "invalid duration " + Quoted(text));
     } else if (d->count() < 0) {
       r.Error(at.Child(f), "cannot be less than 0");
     }
@@ -323,7 +324,7 @@ Serving DecodeServing(R& r, const json* s, const FieldPath& at) {
   if (r.String(R::Member(s, "timeout"), at.Child("timeout"), &timeout) && !timeout.empty()) {
     auto d = ParseGoDuration(timeout);
     if (!d.ok()) {
-      r.Error(at.Child("timeout"), d.status().message());
+      r.Error(at.Child("timeout"), "invalid duration " + Quoted(timeout));
     } else if (d->count() <= 0) {
       r.Error(at.Child("timeout"), "must be greater than 0");
     } else {

@@ -9,8 +9,8 @@
 #include <regex>
 #include <set>
 
-#include "api/duration.h"
 #include "api/manifest.h"
+#include "common/duration.h"
 
 namespace ofn::api {
 
@@ -304,7 +304,8 @@ class Checker {
     }
     if (s.format == "duration") {
       auto d = ParseGoDuration(v);
-      if (!d.ok()) Error(at, d.status().message() + " (a duration is like 30s, 5m or 1h30m)");
+      // The example replaces ParseGoDuration's reason ("expected a number", ...).
+      if (!d.ok()) Error(at, "invalid duration \"" + v + "\" (a duration is like 30s, 5m or 1h30m)");
     }
   }
 

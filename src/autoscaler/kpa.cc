@@ -4,8 +4,8 @@
 #include <cmath>
 #include <utility>
 
-#include "autoscaler/duration.h"
 #include "autoscaler/numbers.h"
+#include "common/duration.h"
 
 namespace ofn::autoscaler {
 

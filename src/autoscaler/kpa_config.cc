@@ -6,8 +6,8 @@
 #include <set>
 #include <string_view>
 
-#include "autoscaler/duration.h"
 #include "autoscaler/numbers.h"
+#include "common/duration.h"
 
 namespace ofn::autoscaler {
 

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "autoscaler/duration.h"
 #include "autoscaler/numbers.h"
+#include "common/duration.h"
 
 namespace ofn::autoscaler {
 namespace {
