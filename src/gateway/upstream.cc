@@ -24,6 +24,7 @@ struct UpstreamPool::Conn {
   bool reused = false;    // it came from the idle pool
   bool got_bytes = false; // some of the answer arrived
   bool head = false;
+  bool watch_out = true;  // EPOLLOUT is in its watch: while connecting or writing
   std::string out;  // the request; kept until answered for a retry
   size_t out_off = 0;
   std::string in;
@@ -126,7 +127,15 @@ void UpstreamPool::Dispatch(Conn* c, std::string request, bool head, std::chrono
   if (!sweep_timer_) {
     sweep_timer_ = reactor_.AddTimer(std::chrono::steady_clock::now() + kSweepEvery, [this] { ExpireTimeouts(); });
   }
-  if (!c->connecting) OnEvents(c, EPOLLOUT | EPOLLIN);
+  // Write now; the answer comes with EPOLLIN (reading at once would only
+  // find nothing yet).
+  if (!c->connecting) OnEvents(c, 0);
+}
+
+void UpstreamPool::WatchWritable(Conn* c, bool on) {
+  if (c->watch_out == on) return;
+  c->watch_out = on;
+  reactor_.Watch(c->fd, EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0u), [this, c](uint32_t ev) { OnEvents(c, ev); });
 }
 
 void UpstreamPool::ExpireTimeouts() {
@@ -184,6 +193,10 @@ void UpstreamPool::OnEvents(Conn* c, uint32_t events) {
     Finish(c, std::move(r), false);
     return;
   }
+  // Writable edges are wanted only while something is left to write: each one
+  // would otherwise cost a wake-up per request.
+  WatchWritable(c, c->out_off < c->out.size());
+  if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
   bool eof = false;
   for (;;) {
     char buf[16384];

@@ -74,6 +74,7 @@ class UpstreamPool {
  private:
   void Dispatch(Conn* c, std::string request, bool head, std::chrono::steady_clock::time_point deadline, Callback cb);
   void OnEvents(Conn* c, uint32_t events);
+  void WatchWritable(Conn* c, bool on);
   void Finish(Conn* c, UpstreamResult result, bool reusable);
   void Destroy(Conn* c);
   Conn* Connect(const Endpoint& ep, Status* error);
