@@ -1,11 +1,10 @@
 // A gateway with one static route, for benchmarking the data path before the
 // whole server exists: static_gateway PORT PREFIX UPSTREAM_PORT
-#include <signal.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include "common/stop_signals.h"
 #include "gateway/gateway.h"
 
 int main(int argc, char** argv) {
@@ -13,11 +12,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s PORT PREFIX UPSTREAM_PORT\n", argv[0]);
     return 2;
   }
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ofn::StopSignals signals;
   auto g = ofn::gateway::Gateway::Start({.host = "127.0.0.1", .port = std::atoi(argv[1])}, nullptr);
   if (!g.ok()) {
     std::fprintf(stderr, "%s\n", g.status().ToString().c_str());
@@ -28,7 +23,6 @@ int main(int argc, char** argv) {
   r.path_prefixes = {argv[2]};
   (*g)->Upsert(r);
   (*g)->SetEndpoints("bench/fn", {ofn::gateway::Endpoint{"127.0.0.1", std::atoi(argv[3])}});
-  int sig;
-  sigwait(&set, &sig);
+  signals.Wait();
   return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "common/flags.h"
 #include "common/log.h"
+#include "common/stop_signals.h"
 #include "framework/dispatcher.h"
 #include "framework/output_sender.h"
 #include "net/http_server.h"
@@ -175,14 +176,7 @@ int Run(int argc, char** argv) {
   unsetenv("LISTEN_PID");
   so.limits.max_body_bytes = static_cast<size_t>(max_body);
 
-  // Signals are taken synchronously by this thread; block them before any
-  // server thread starts so none of those receives them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  StopSignals signals;  // before any thread starts
 
   const Dispatcher* d = dispatcher->get();
   auto server = net::HttpServer::Start(so, [d](HttpRequest& req, HttpResponse& resp) { d->Handle(req, resp); });
@@ -193,9 +187,8 @@ int Run(int argc, char** argv) {
   }
   log::Info("serving", {{"port", std::to_string((*server)->port())}, {"functions", functions}});
 
-  int sig = 0;
-  sigwait(&signals, &sig);
-  log::Info("draining", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  int sig = signals.Wait();
+  log::Info("draining", {{"signal", StopSignals::Name(sig)}});
   if (!(*server)->Shutdown(std::chrono::seconds(drain))) {
     log::Warn("drain deadline passed with requests still running; exiting");
     std::fflush(nullptr);

@@ -15,6 +15,7 @@
 #include "common/encoding.h"
 #include "common/flags.h"
 #include "common/log.h"
+#include "common/stop_signals.h"
 #include "gateway/gateway.h"
 #include "runtime/process_runtime.h"
 #include "server/api_server.h"
@@ -164,12 +165,7 @@ int ServerMain(int argc, char** argv) {
   if (ec) return Fail("cannot create data dir " + data_dir + ": " + ec.message());
   chmod(data_dir.c_str(), 0700);
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  StopSignals signals;  // before any thread starts
 
   auto store = store::Store::Open(data_dir + "/ofn.db");
   if (!store.ok()) return Fail(store.status().message());
@@ -221,9 +217,8 @@ int ServerMain(int argc, char** argv) {
                                    {"api", ao.unix_path},
                                    {"data_dir", data_dir},
                                    {"api_tcp", api_addr.empty() ? "off" : api_addr}});
-  int sig = 0;
-  sigwait(&signals, &sig);
-  log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  int sig = signals.Wait();
+  log::Info("shutting down", {{"signal", StopSignals::Name(sig)}});
   (*api)->Shutdown();
   (*gateway)->Shutdown(std::chrono::seconds(10));
   manager.Stop();
