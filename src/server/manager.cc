@@ -387,6 +387,9 @@ void FunctionManager::Scale(Fn& fn_ref, Clock::time_point now, bool urgent) {
     if (it == fns_.end() || it->second.get() != &fn_ref) return;
     Fn& fn = *it->second;
     if (!fn.runnable || !fn.kpa) return;
+    // A crash loop stops here until the Function changes: starting more
+    // copies of a program that keeps dying only burns the machine.
+    if (fn.state == "Failed" && fn.reason == "CrashLoop") return;
     if (urgent) fn.kpa->RecordConcurrency(now, 1);
     autoscaler::Decision d = fn.kpa->Decide(now, fn.Ready());
     int desired = d.desired;

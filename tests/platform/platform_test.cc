@@ -178,6 +178,32 @@ TEST_F(Platform, ApplyIntoANamespace) {
   EXPECT_EQ(Call("/default/spaced")->status, 404);
 }
 
+TEST_F(Platform, ACrashLoopEndsInFailedWithTheReason) {
+  std::string crashing = HelloManifest("crashy", "", "    scaleOptions:\n      minReplicas: 1\n");
+  crashing.replace(crashing.find("\"" OFN_HELLO "\""), std::string("\"" OFN_HELLO "\"").size(),
+                   "\"/bin/sh\", \"-c\", \"echo about to fail; exit 3\"");
+  crashing.replace(crashing.find("ofn.io/readiness: socket"), 24, "ofn.io/readiness: tcp");
+  ASSERT_EQ(Apply(crashing)->status, 200);
+  Json obj = WaitForStatus("crashy", [](const Json& s) { return s["serving"]["state"] == "Failed"; });
+  EXPECT_EQ(obj["status"]["serving"]["reason"], "CrashLoop");
+  std::string message = obj["status"]["serving"]["message"];
+  EXPECT_NE(message.find("exit code 3"), std::string::npos) << message;
+  EXPECT_NE(message.find("about to fail"), std::string::npos) << "the log's last lines: " << message;
+}
+
+TEST_F(Platform, FunctionsThatNeedABuildAreAcceptedAndSaySo) {
+  auto text = ReadFile(std::string(OFN_SPECS_DIR) + "/openfunction-config-samples/function-sample.yaml");
+  ASSERT_TRUE(text.has_value());
+  auto r = Apply(*text);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->status, 200) << r->body;
+  std::string name = Json::parse(r->body)["results"][0]["name"];
+  Json obj = WaitForStatus(name, [](const Json& s) { return s.contains("serving"); });
+  EXPECT_EQ(obj["status"]["serving"]["state"], "Skipped");
+  EXPECT_EQ(obj["status"]["serving"]["reason"], "BuildNotAvailable");
+  EXPECT_NE(obj["status"]["serving"]["message"].get<std::string>().find("building from source"), std::string::npos);
+}
+
 TEST_F(Platform, DryRunValidatesWithoutStoring) {
   auto r = Apply(HelloManifest("dry"), "?dryRun=true");
   ASSERT_TRUE(r.ok());
