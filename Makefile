@@ -4,7 +4,7 @@
 #   make test    build, then run every test with ctest
 #   make run     build, then start ofn server with the examples applied on $(PORT) (default 8080)
 #   make fuzz    clang build in build-fuzz/, each fuzzer for $(FUZZ_SECONDS) s
-#   make bench   hello vs nginx with wrk (bench/framework/run.sh)
+#   make bench   hello vs nginx (bench/framework), then the platform (bench/platform: cold starts, gateway vs nginx, autoscaling, footprint)
 #   make clean   remove build/ and build-fuzz/
 #
 # CI=true (set by CI) turns warnings into errors. Extra CMake options:
@@ -62,6 +62,7 @@ fuzz:
 bench: build
 	bash scripts/bootstrap.sh bench
 	bash bench/framework/run.sh
+	bash bench/platform/run.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(FUZZ_DIR)
