@@ -52,15 +52,20 @@ class Context {
   const HttpRequest* http_request() const { return request_; }
   // The CloudEvent carried by the request, if it was one; null otherwise.
   const CloudEvent* cloud_event() const { return event_; }
+  // Async runtime: the FUNC_CONTEXT input (its key in `inputs`) this event
+  // came from; empty for sync calls.
+  std::string_view input_name() const { return input_name_; }
 
   void set_http_request(const HttpRequest* r) { request_ = r; }
   void set_cloud_event(const CloudEvent* e) { event_ = e; }
+  void set_input_name(std::string_view n) { input_name_ = n; }
 
  private:
   const FunctionContext& fc_;
   OutputSender* sender_;
   const HttpRequest* request_ = nullptr;
   const CloudEvent* event_ = nullptr;
+  std::string_view input_name_;
 };
 
 }  // namespace ofn

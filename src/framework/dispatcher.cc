@@ -72,10 +72,32 @@ Result<std::unique_ptr<Dispatcher>> Dispatcher::Create(DispatcherOptions options
   };
   resolve(d->opts_.context.pre_plugins, d->pre_);
   resolve(d->opts_.context.post_plugins, d->post_);
+  if (d->opts_.context.runtime == "Async") {
+    auto async = AsyncCallbacks::Create(d->opts_.context, d->opts_.functions, d->opts_.sender, d->opts_.cloudevents);
+    if (!async.ok()) return async.status();
+    d->async_ = std::move(*async);
+  }
   return d;
 }
 
 void Dispatcher::Handle(HttpRequest& req, HttpResponse& resp) const {
+  if (async_) {
+    const AsyncCallbacks::Route* route = async_->Match(req, resp);
+    if (!route) return;
+    CallInfo call;
+    call.function = async_->function().name();
+    call.request = &req;
+    if (!pre_.empty() || !post_.empty()) {
+      call.start = std::chrono::steady_clock::now();
+      RunHooks(pre_, call, true);
+    }
+    async_->Deliver(*route, req, resp);
+    if (!post_.empty()) {
+      call.response = &resp;
+      RunHooks(post_, call, false);
+    }
+    return;
+  }
   std::string_view path = req.path();
   // Browsers' automatic requests never reach a function.
   if (path == "/robots.txt" || path == "/favicon.ico") {

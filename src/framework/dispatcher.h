@@ -3,12 +3,14 @@
 // It owns the catch point for user code (an exception becomes a 500 and a log
 // line), CloudEvent decoding for CloudEvent and OpenFunction-style functions,
 // the routes, and the plugin hooks. Immutable after Create(); Handle() is
-// called concurrently from the server's threads.
+// called concurrently from the server's threads. With FUNC_CONTEXT runtime
+// "Async" it serves Dapr's app callbacks instead (framework/async_callbacks.h).
 #pragma once
 
 #include <memory>
 #include <vector>
 
+#include "framework/async_callbacks.h"
 #include "framework/cloudevent_http.h"
 #include "framework/router.h"
 #include "ofn/context.h"
@@ -47,6 +49,7 @@ class Dispatcher {
   Router router_;
   std::vector<std::shared_ptr<Plugin>> pre_, post_;
   std::vector<std::string> unknown_plugins_;
+  std::unique_ptr<AsyncCallbacks> async_;  // set for runtime "Async"
 };
 
 }  // namespace ofn

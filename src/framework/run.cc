@@ -185,7 +185,9 @@ int Run(int argc, char** argv) {
   for (const auto& f : RegisteredFunctions()) {
     if (cfg.target.empty() || f.name() == cfg.target) functions += (functions.empty() ? "" : ",") + f.name();
   }
-  log::Info("serving", {{"port", std::to_string((*server)->port())}, {"functions", functions}});
+  // Runtime "Async": the functions' own paths are not served; Dapr's app
+  // callbacks deliver the inputs' events (framework/async_callbacks.h).
+  log::Info("serving", {{"port", std::to_string((*server)->port())}, {"functions", functions}, {"runtime", fc->runtime}});
 
   int sig = signals.Wait();
   log::Info("draining", {{"signal", StopSignals::Name(sig)}});
