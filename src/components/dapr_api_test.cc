@@ -10,6 +10,7 @@
 #include "components/sqlite_state_store.h"
 #include "net/http_server.h"
 #include "support/raw_http.h"
+#include "support/process.h"  // TempDir
 
 namespace ofn::components {
 namespace {
@@ -18,23 +19,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/ofn-dapr-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using ofn::testing::TempDir;
 
 // A store that is not transactional, to reach ERR_STATE_STORE_NOT_SUPPORTED,
 // and that can be told to fail, to reach the 500s.
@@ -54,7 +39,7 @@ class FakeStore : public StateStore {
 class DaprApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto s = SqliteStateStore::Open(dir_.File("state.db"), {.sync_full = false, .max_transaction_operations = 3});
+    auto s = SqliteStateStore::Open(dir_.Sub("state.db"), {.sync_full = false, .max_transaction_operations = 3});
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::shared_ptr<StateStore>(std::move(*s));
     api_.AddStateStore("statestore", store_, ResolveKeyPrefix("appid", "myapp", "statestore"));

@@ -7,36 +7,21 @@
 #include <filesystem>
 #include <set>
 #include <thread>
+#include "support/process.h"  // TempDir
 
 namespace ofn::components {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/ofn-state-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using ofn::testing::TempDir;
 
 class SqliteStateStoreTest : public ::testing::Test {
  protected:
   void SetUp() override { Reopen(); }
   void Reopen(SqliteStateStoreOptions options = {}) {
     store_.reset();
-    auto s = SqliteStateStore::Open(dir_.File("state.db"), options);
+    auto s = SqliteStateStore::Open(dir_.Sub("state.db"), options);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
   }
@@ -215,7 +200,7 @@ TEST_F(SqliteStateStoreTest, SurvivesReopenWithEtagsStillGrowing) {
 
 TEST_F(SqliteStateStoreTest, OpenFailsOnBadPath) {
   EXPECT_FALSE(SqliteStateStore::Open("").ok());
-  EXPECT_FALSE(SqliteStateStore::Open(dir_.File("no/such/dir/state.db")).ok());
+  EXPECT_FALSE(SqliteStateStore::Open(dir_.Sub("no/such/dir/state.db")).ok());
 }
 
 TEST_F(SqliteStateStoreTest, ConcurrentFirstWriteCreatesExactlyOnce) {

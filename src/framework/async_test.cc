@@ -5,28 +5,14 @@
 #include <stdexcept>
 
 #include "framework/dispatcher.h"
+#include "framework/dispatcher_testing.h"
 #include "ofn/plugin.h"
 
 namespace ofn {
 namespace {
 
-struct Call {
-  std::string method = "GET";
-  std::string target = "/";
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-};
-
-HttpResponse Invoke(const Dispatcher& d, const Call& c) {
-  HttpRequest req;
-  req.set_method(c.method);
-  req.set_target(c.target);
-  for (const auto& [k, v] : c.headers) req.add_header(k, v);
-  req.set_body(c.body);
-  HttpResponse resp;
-  d.Handle(req, resp);
-  return resp;
-}
+using testing::Call;
+using testing::Invoke;
 
 Component Input(std::string name, std::string type, std::string uri = "") {
   Component c;

@@ -1,4 +1,5 @@
 #include "framework/dispatcher.h"
+#include "framework/dispatcher_testing.h"
 
 #include <gtest/gtest.h>
 
@@ -20,23 +21,8 @@ class RecordingSender : public OutputSender {
   std::vector<std::pair<std::string, std::string>> sent;
 };
 
-struct Call {
-  std::string method = "GET";
-  std::string target = "/";
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-};
-
-HttpResponse Invoke(const Dispatcher& d, const Call& c) {
-  HttpRequest req;
-  req.set_method(c.method);
-  req.set_target(c.target);
-  for (const auto& [k, v] : c.headers) req.add_header(k, v);
-  req.set_body(c.body);
-  HttpResponse resp;
-  d.Handle(req, resp);
-  return resp;
-}
+using testing::Call;
+using testing::Invoke;
 
 std::unique_ptr<Dispatcher> Make(std::vector<Function> fns, FunctionContext fc = {}, OutputSender* sender = nullptr) {
   DispatcherOptions o;

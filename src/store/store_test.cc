@@ -19,6 +19,7 @@
 #include <regex>
 #include <set>
 #include <thread>
+#include "support/process.h"  // TempDir
 
 namespace ofn::store {
 namespace {
@@ -26,23 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/ofn-store-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using ofn::testing::TempDir;
 
 Object Fn(const std::string& name, const std::string& spec = R"({"image":"hello"})",
           const std::string& ns = "default") {
@@ -517,7 +502,7 @@ TEST(Store, ConcurrentWritersDeliverEveryChangeOnceInVersionOrder) {
 
 TEST(Store, ReopenKeepsEverything) {
   TempDir dir;
-  const std::string path = dir.File("ofn.db");
+  const std::string path = dir.Sub("ofn.db");
   std::vector<Object> before;
   std::vector<Change> feed;
   {
@@ -682,7 +667,7 @@ class StoreCrash : public ::testing::TestWithParam<Durability> {};
 
 TEST_P(StoreCrash, SigkillLosesNoAcknowledgedWrite) {
   TempDir dir;
-  const std::string path = dir.File("ofn.db");
+  const std::string path = dir.Sub("ofn.db");
   // Several rounds on one file: each crash recovers on top of the last.
   const int kill_points[] = {1, 23, 57, 40};
   for (size_t round = 0; round < std::size(kill_points); ++round) {
@@ -708,7 +693,7 @@ TEST_P(StoreCrash, SigkillLosesNoAcknowledgedWrite) {
 
 TEST_P(StoreCrash, AbruptExitWithoutCloseLosesNothing) {
   TempDir dir;
-  const std::string path = dir.File("ofn.db");
+  const std::string path = dir.Sub("ofn.db");
   ChildRun run = RunChild(path, "f", 60, -1, GetParam());
   ASSERT_TRUE(WIFEXITED(run.exit_status) && WEXITSTATUS(run.exit_status) == 0) << run.exit_status;
   ASSERT_EQ(run.acked, 60);
@@ -731,18 +716,18 @@ INSTANTIATE_TEST_SUITE_P(Durability, StoreCrash, ::testing::Values(Durability::k
 
 TEST(StoreOpen, MissingDirectoryIsNotFound) {
   TempDir dir;
-  auto s = Store::Open(dir.File("no/such/dir/ofn.db"));
+  auto s = Store::Open(dir.Sub("no/such/dir/ofn.db"));
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kNotFound);
-  EXPECT_NE(s.status().message().find(dir.File("no/such/dir/ofn.db")), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find(dir.Sub("no/such/dir/ofn.db")), std::string::npos) << s.status().message();
 }
 
 TEST(StoreOpen, PathUnderAFileOrADirectoryIsRefused) {
   TempDir dir;
-  std::ofstream(dir.File("plain")) << "x";
-  EXPECT_EQ(Store::Open(dir.File("plain/ofn.db")).status().code(), StatusCode::kNotFound);
-  fs::create_directory(dir.File("adir"));
-  auto s = Store::Open(dir.File("adir"));
+  std::ofstream(dir.Sub("plain")) << "x";
+  EXPECT_EQ(Store::Open(dir.Sub("plain/ofn.db")).status().code(), StatusCode::kNotFound);
+  fs::create_directory(dir.Sub("adir"));
+  auto s = Store::Open(dir.Sub("adir"));
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.status().message().find("Is a directory"), std::string::npos) << s.status().message();
@@ -758,7 +743,7 @@ TEST(StoreOpen, UnwritableLocationIsAnError) {
 
 TEST(StoreOpen, NotADatabaseIsInternalWithAHint) {
   TempDir dir;
-  const std::string path = dir.File("ofn.db");
+  const std::string path = dir.Sub("ofn.db");
   {
     std::ofstream f(path, std::ios::binary);
     for (int i = 0; i < 200; ++i) f << "this is not an SQLite database. ";
@@ -772,7 +757,7 @@ TEST(StoreOpen, NotADatabaseIsInternalWithAHint) {
 
 TEST(StoreOpen, DamagedPagesGiveErrorsNotCrashes) {
   TempDir dir;
-  const std::string path = dir.File("ofn.db");
+  const std::string path = dir.Sub("ofn.db");
   {
     auto store = MustOpen(path);
     ASSERT_TRUE(store);
@@ -800,7 +785,7 @@ TEST(StoreOpen, DamagedPagesGiveErrorsNotCrashes) {
 
 TEST(StoreOpen, SecondOpenOfTheSameFileIsUnavailable) {
   TempDir dir;
-  const std::string path = dir.File("ofn.db");
+  const std::string path = dir.Sub("ofn.db");
   auto first = MustOpen(path);
   ASSERT_TRUE(first);
   ASSERT_TRUE(first->Put(Fn("a"), PutMode::kCreate).ok());
@@ -816,7 +801,7 @@ TEST(StoreOpen, SecondOpenOfTheSameFileIsUnavailable) {
 
 TEST(StoreOpen, NewerSchemaIsRefused) {
   TempDir dir;
-  const std::string path = dir.File("ofn.db");
+  const std::string path = dir.Sub("ofn.db");
   ASSERT_TRUE(MustOpen(path));
   ExecSql(path, "UPDATE schema_version SET version = 999");
   auto s = Store::Open(path);
@@ -830,7 +815,7 @@ TEST(StoreOpen, NewerSchemaIsRefused) {
 
 TEST(Store, HundredFunctionsUseLittleMemory) {
   TempDir dir;
-  auto store = MustOpen(dir.File("ofn.db"), StoreOptions{Durability::kProcessCrash});
+  auto store = MustOpen(dir.Sub("ofn.db"), StoreOptions{Durability::kProcessCrash});
   ASSERT_TRUE(store);
   std::string big = R"({"image":"registry.example.com/fn:latest","serving":{"params":{)";
   for (int k = 0; k < 60; ++k) big += (k ? "," : "") + std::string(R"("PARAM_)") + std::to_string(k) + R"(":"value")";
