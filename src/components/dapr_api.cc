@@ -125,7 +125,14 @@ std::string ResolveKeyPrefix(std::string_view key_prefix, std::string_view app_i
 DaprApi::DaprApi(DaprApiOptions options) : options_(std::move(options)) {}
 
 void DaprApi::AddStateStore(std::string name, std::shared_ptr<StateStore> store, std::string key_prefix) {
+  std::lock_guard lock(stores_mu_);
   stores_[std::move(name)] = Store{std::move(store), std::move(key_prefix)};
+}
+
+void DaprApi::RemoveStateStore(std::string_view name) {
+  std::lock_guard lock(stores_mu_);
+  auto it = stores_.find(name);
+  if (it != stores_.end()) stores_.erase(it);
 }
 
 void DaprApi::Handle(const HttpRequest& req, HttpResponse& resp) {
@@ -187,6 +194,7 @@ void DaprApi::HandleMetadata(const HttpRequest& req, std::string_view rest, Http
   if (rest.empty() && req.method() == "GET") {
     json out = {{"id", options_.app_id}, {"runtimeVersion", options_.runtime_version}};
     json components = json::array();
+    std::lock_guard stores_lock(stores_mu_);
     for (const auto& [name, s] : stores_) {
       components.push_back(
           {{"name", name}, {"type", s.store->type()}, {"version", "v1"}, {"capabilities", s.store->features()}});
@@ -215,17 +223,18 @@ void DaprApi::HandleMetadata(const HttpRequest& req, std::string_view rest, Http
         "metadata accepts GET /v1.0/metadata and PUT /v1.0/metadata/{key}, not " + std::string(req.method()));
 }
 
-const DaprApi::Store* DaprApi::FindStore(std::string_view name, HttpResponse& resp) const {
+std::optional<DaprApi::Store> DaprApi::FindStore(std::string_view name, HttpResponse& resp) const {
+  std::lock_guard lock(stores_mu_);
   if (stores_.empty()) {
     Error(resp, 500, "ERR_STATE_STORE_NOT_CONFIGURED", "state store is not configured");
-    return nullptr;
+    return std::nullopt;
   }
   auto it = stores_.find(name);
   if (it == stores_.end()) {
     Error(resp, 400, "ERR_STATE_STORE_NOT_FOUND", "state store " + std::string(name) + " is not found");
-    return nullptr;
+    return std::nullopt;
   }
-  return &it->second;
+  return it->second;  // a copy: the store may be removed while this request uses it
 }
 
 namespace {
@@ -280,8 +289,8 @@ void DaprApi::HandleState(const HttpRequest& req, std::string_view rest, HttpRes
     Error(resp, 405, "ERR_METHOD_NOT_ALLOWED", std::string(method) + " is not allowed on " + std::string(req.path()));
     return;
   }
-  const Store* store = FindStore(decoded[0], resp);
-  if (store == nullptr) return;
+  std::optional<Store> store = FindStore(decoded[0], resp);
+  if (!store) return;
   switch (route) {
     case kSave: return Save(*store, req, resp);
     case kBulk: return BulkGet(*store, req, resp);

@@ -14,14 +14,15 @@
 // Publish and bindings answer 501 until the component host is wired in.
 // It does no I/O of its own, so it can be served by any HttpServer.
 //
-// Thread-safety: register stores before serving; after that Handle() and
-// set_ready() may be called from many threads at once.
+// Thread-safety: every method may be called from many threads at once;
+// stores may be added and removed while requests are served.
 #pragma once
 
 #include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "components/state_store.h"
@@ -48,6 +49,7 @@ class DaprApi {
 
   // `key_prefix` is the resolved prefix (see ResolveKeyPrefix); empty: none.
   void AddStateStore(std::string name, std::shared_ptr<StateStore> store, std::string key_prefix = "");
+  void RemoveStateStore(std::string_view name);
   // Health: /v1.0/healthz answers 500 ERR_HEALTH_NOT_READY until ready.
   void set_ready(bool ready) { ready_.store(ready); }
 
@@ -63,7 +65,7 @@ class DaprApi {
   void HandleMetadata(const HttpRequest& req, std::string_view rest, HttpResponse& resp);
   void HandleHealth(const HttpRequest& req, std::string_view rest, HttpResponse& resp);
   // The store, or an error already written to `resp`.
-  const Store* FindStore(std::string_view name, HttpResponse& resp) const;
+  std::optional<Store> FindStore(std::string_view name, HttpResponse& resp) const;
 
   void Get(const Store& s, const std::string& key, HttpResponse& resp);
   void Save(const Store& s, const HttpRequest& req, HttpResponse& resp);
@@ -72,6 +74,7 @@ class DaprApi {
   void Transact(const Store& s, const HttpRequest& req, HttpResponse& resp);
 
   DaprApiOptions options_;
+  mutable std::mutex stores_mu_;  // stores come and go with Component objects
   std::map<std::string, Store, std::less<>> stores_;
   std::atomic<bool> ready_{true};
   std::mutex extended_mu_;

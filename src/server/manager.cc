@@ -10,6 +10,7 @@
 
 #include "api/load.h"
 #include "autoscaler/kpa_config.h"
+#include "components/sqlite_state_store.h"
 #include "common/log.h"
 
 namespace ofn::server {
@@ -71,8 +72,8 @@ struct FunctionManager::Fn {
 };
 
 FunctionManager::FunctionManager(ManagerOptions options, store::Store* store, runtime::ProcessRuntime* runtime,
-                                 gateway::Gateway* gateway)
-    : options_(std::move(options)), store_(store), runtime_(runtime), gateway_(gateway) {
+                                 gateway::Gateway* gateway, components::DaprApi* dapr)
+    : options_(std::move(options)), store_(store), runtime_(runtime), gateway_(gateway), dapr_(dapr) {
   gateway_config_.domain = options_.domain;
 }
 
@@ -94,6 +95,8 @@ Status FunctionManager::Start() {
     Enqueue([this, obj = std::move(obj), deleted, done] {
       if (obj.kind == "Gateway") {
         ReconcileGateway(deleted ? nullptr : &obj);
+      } else if (obj.kind == "Component") {
+        ReconcileComponent(obj, deleted);
       } else if (obj.kind == "Function") {
         if (deleted) {
           Forget(obj.ns + "/" + obj.name);
@@ -108,6 +111,9 @@ Status FunctionManager::Start() {
   auto gateways = store_->List("Gateway", "");
   if (!gateways.ok()) return gateways.status();
   if (!gateways->empty()) ReconcileGateway(&gateways->front());
+  auto components = store_->List("Component", "");
+  if (!components.ok()) return components.status();
+  for (const auto& obj : *components) ReconcileComponent(obj, false);
   auto functions = store_->List("Function", "");
   if (!functions.ok()) return functions.status();
   for (const auto& obj : *functions) Reconcile(obj);
@@ -340,6 +346,32 @@ void FunctionManager::ReconcileGateway(const store::Object* obj) {
     }
   }
   for (auto& r : routes) gateway_->Upsert(r);
+}
+
+void FunctionManager::ReconcileComponent(const store::Object& obj, bool deleted) {
+  if (!dapr_) return;
+  if (deleted) {
+    dapr_->RemoveStateStore(obj.name);
+    log::Info("component removed", {{"component", obj.ns + "/" + obj.name}});
+    return;
+  }
+  Json spec = Json::parse(obj.spec_json.empty() ? "{}" : obj.spec_json, nullptr, false);
+  std::string type = spec.is_object() ? spec.value("type", "") : "";
+  if (type != "state.ofn") {
+    // Brokers and other stores arrive with the component host (issue 4).
+    log::Warn("component type not served yet; stored only", {{"component", obj.ns + "/" + obj.name}, {"type", type}});
+    return;
+  }
+  std::string dir = options_.data_dir + "/state";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  auto store = components::SqliteStateStore::Open(dir + "/" + obj.ns + "_" + obj.name + ".db");
+  if (!store.ok()) {
+    log::Error("cannot open state store", {{"component", obj.ns + "/" + obj.name}, {"error", store.status().message()}});
+    return;
+  }
+  dapr_->AddStateStore(obj.name, std::shared_ptr<components::StateStore>(std::move(*store)));
+  log::Info("state store ready", {{"component", obj.ns + "/" + obj.name}, {"type", type}});
 }
 
 void FunctionManager::Forget(const std::string& key) {

@@ -25,6 +25,7 @@
 #include "api/gateway.h"
 #include "autoscaler/kpa.h"
 #include "autoscaler/kpa_defaults.h"
+#include "components/dapr_api.h"
 #include "gateway/gateway.h"
 #include "runtime/process_runtime.h"
 #include "server/instance_env.h"
@@ -51,8 +52,10 @@ struct LogRead {
 
 class FunctionManager : public gateway::GatewayListener {
  public:
+  // `dapr` (may be null) serves Dapr's API to instances; Component objects
+  // become its state stores.
   FunctionManager(ManagerOptions options, store::Store* store, runtime::ProcessRuntime* runtime,
-                  gateway::Gateway* gateway);
+                  gateway::Gateway* gateway, components::DaprApi* dapr = nullptr);
   ~FunctionManager() override;
 
   // Loads every stored Function and starts the worker.
@@ -75,6 +78,7 @@ class FunctionManager : public gateway::GatewayListener {
   void Enqueue(std::function<void()> job);
   void Reconcile(const store::Object& obj);
   void ReconcileGateway(const store::Object* obj);
+  void ReconcileComponent(const store::Object& obj, bool deleted);
   void Forget(const std::string& key);
   void Scale(Fn& fn, std::chrono::steady_clock::time_point now, bool urgent);
   void StartInstance(Fn& fn);
@@ -87,6 +91,7 @@ class FunctionManager : public gateway::GatewayListener {
   store::Store* store_;
   runtime::ProcessRuntime* runtime_;
   gateway::Gateway* gateway_;
+  components::DaprApi* dapr_;
   uint64_t subscription_ = 0;
 
   std::mutex mu_;  // everything below

@@ -16,7 +16,9 @@
 #include "common/flags.h"
 #include "common/log.h"
 #include "common/stop_signals.h"
+#include "components/dapr_api.h"
 #include "gateway/gateway.h"
+#include "net/http_server.h"
 #include "runtime/process_runtime.h"
 #include "server/api_server.h"
 #include "server/manager.h"
@@ -35,6 +37,9 @@ const std::vector<flags::FlagSpec> kFlags = {
      "also serve the control API on TCP; every request then needs Authorization: Bearer $(cat DATA_DIR/token)"},
     {"domain", 0, flags::FlagType::kValue, "NAME", "domain of function host names when no Gateway resource sets one",
      "ofn.local"},
+    {"dapr-addr", 0, flags::FlagType::kValue, "ADDR:PORT",
+     "where instances reach Dapr's HTTP API (their DAPR_HOST/DAPR_HTTP_PORT); port 0 picks a free one",
+     "127.0.0.1:0"},
     {"log-format", 0, flags::FlagType::kValue, "F", "text or json (OFN_LOG_FORMAT)", "text"},
     {"log-level", 0, flags::FlagType::kValue, "L", "debug, info, warn or error", "info"},
     {"help", 'h', flags::FlagType::kBool, "", "this text"},
@@ -145,6 +150,7 @@ int ServerMain(int argc, char** argv) {
   std::string gateway_addr = parsed->Get("gateway", "0.0.0.0:8080");
   std::string api_addr = parsed->Get("api-addr");
   std::string domain = parsed->Get("domain", "ofn.local");
+  std::string dapr_addr = parsed->Get("dapr-addr", "127.0.0.1:0");
   std::string log_format = parsed->Get("log-format", env_format ? env_format : "text");
   std::string log_level = parsed->Get("log-level", "info");
   log::Format format;
@@ -156,6 +162,9 @@ int ServerMain(int argc, char** argv) {
   std::string gw_host, api_host;
   int gw_port = 0, api_port = 0;
   if (!SplitHostPort(gateway_addr, &gw_host, &gw_port)) return Fail("--gateway: \"" + gateway_addr + "\" is not ADDR:PORT");
+  std::string dapr_host;
+  int dapr_port = 0;
+  if (!SplitHostPort(dapr_addr, &dapr_host, &dapr_port)) return Fail("--dapr-addr: \"" + dapr_addr + "\" is not ADDR:PORT");
   if (!api_addr.empty() && !SplitHostPort(api_addr, &api_host, &api_port)) {
     return Fail("--api-addr: \"" + api_addr + "\" is not ADDR:PORT");
   }
@@ -186,12 +195,25 @@ int ServerMain(int argc, char** argv) {
   auto gateway = gateway::Gateway::Start({.host = gw_host, .port = gw_port}, &listener);
   if (!gateway.ok()) return Fail(gateway.status().message());
 
+  // Dapr's HTTP API for instances: state stores from Component objects.
+  components::DaprApi dapr(components::DaprApiOptions{});
+  net::HttpServerOptions dapr_options;
+  dapr_options.host = dapr_host;
+  dapr_options.port = dapr_port;
+  dapr_options.loops = 1;
+  auto dapr_server = net::HttpServer::Start(dapr_options, [&dapr](HttpRequest& req, HttpResponse& resp) {
+    dapr.Handle(req, resp);
+  });
+  if (!dapr_server.ok()) return Fail("--dapr-addr: " + dapr_server.status().message());
+
   ManagerOptions mo;
+  mo.platform.dapr_host = dapr_host == "0.0.0.0" ? "127.0.0.1" : dapr_host;
+  mo.platform.dapr_http_port = (*dapr_server)->port();
   mo.data_dir = data_dir;
   mo.gateway_port = (*gateway)->port();
   mo.domain = domain;
   mo.gateway_url_host = gw_host == "0.0.0.0" || gw_host.empty() ? "127.0.0.1" : gw_host;
-  FunctionManager manager(mo, store->get(), runtime->get(), gateway->get());
+  FunctionManager manager(mo, store->get(), runtime->get(), gateway->get(), &dapr);
   listener.manager = &manager;
   Status started = manager.Start();
   if (!started.ok()) return Fail(started.message());
@@ -214,6 +236,7 @@ int ServerMain(int argc, char** argv) {
   if (!api.ok()) return Fail(api.status().message());
 
   log::Info("ofn server running", {{"gateway", ao.gateway_address},
+                                   {"dapr_api", mo.platform.dapr_host + ":" + std::to_string(mo.platform.dapr_http_port)},
                                    {"api", ao.unix_path},
                                    {"data_dir", data_dir},
                                    {"api_tcp", api_addr.empty() ? "off" : api_addr}});
@@ -222,6 +245,7 @@ int ServerMain(int argc, char** argv) {
   (*api)->Shutdown();
   (*gateway)->Shutdown(std::chrono::seconds(10));
   manager.Stop();
+  (*dapr_server)->Shutdown(std::chrono::seconds(2));
   listener.manager = nullptr;
   gateway->reset();  // before the manager it reports to goes away
   log::Info("stopped");

@@ -49,10 +49,12 @@ class Platform : public ::testing::Test {
     if (gateway_port_ == 0) {
       gateway_port_ = FreePort();
       api_port_ = FreePort();
+      dapr_port_ = FreePort();
     }
     ProcessOptions o;
     o.argv = {OFN_BIN, "server", "--data-dir", dir_.Sub("data"), "--gateway", "127.0.0.1:" + std::to_string(gateway_port_),
-              "--api-addr", "127.0.0.1:" + std::to_string(api_port_)};
+              "--api-addr", "127.0.0.1:" + std::to_string(api_port_), "--dapr-addr",
+              "127.0.0.1:" + std::to_string(dapr_port_)};
     o.output_file = dir_.Sub("server.log");
     auto p = Process::Start(o);
     ASSERT_TRUE(p.ok()) << p.status().ToString();
@@ -106,7 +108,7 @@ class Platform : public ::testing::Test {
 
   TempDir dir_{"ofn-platform"};
   std::unique_ptr<Process> server_;
-  int gateway_port_ = 0, api_port_ = 0;
+  int gateway_port_ = 0, api_port_ = 0, dapr_port_ = 0;
   std::string token_;
 };
 
@@ -202,6 +204,30 @@ TEST_F(Platform, FunctionsThatNeedABuildAreAcceptedAndSaySo) {
   EXPECT_EQ(obj["status"]["serving"]["state"], "Skipped");
   EXPECT_EQ(obj["status"]["serving"]["reason"], "BuildNotAvailable");
   EXPECT_NE(obj["status"]["serving"]["message"].get<std::string>().find("building from source"), std::string::npos);
+}
+
+TEST_F(Platform, StateComponentIsServedThroughDaprsApiAndSurvivesARestart) {
+  auto applied = Apply(
+      "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: kv\nspec:\n  type: state.ofn\n"
+      "  version: v1\n  metadata: []\n");
+  ASSERT_TRUE(applied.ok());
+  ASSERT_EQ(applied->status, 200) << applied->body;
+  auto saved = RoundTrip(dapr_port_, Post("/v1.0/state/kv", R"([{"key":"greeting","value":"hi"}])", "application/json"),
+                         After(5s));
+  ASSERT_TRUE(saved.ok());
+  EXPECT_EQ(saved->status, 204) << saved->Describe();
+  ASSERT_TRUE(server_->Signal(SIGKILL).ok());
+  ASSERT_TRUE(server_->Wait(After(10s)).has_value());
+  StartServer();
+  auto got = RoundTrip(dapr_port_, Get("/v1.0/state/kv/greeting"), After(5s));
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->status, 200) << got->Describe();
+  EXPECT_EQ(got->body, "\"hi\"");
+  EXPECT_TRUE(got->Header("ETag").has_value());
+  auto missing = RoundTrip(dapr_port_, Get("/v1.0/state/nope/x"), After(5s));
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 400);
+  EXPECT_NE(missing->body.find("ERR_STATE_STORE_NOT_FOUND"), std::string::npos);
 }
 
 TEST_F(Platform, DryRunValidatesWithoutStoring) {
