@@ -72,6 +72,16 @@ const std::vector<std::string>& GatewayFields() {
   return fields;
 }
 
+// dapr.io Component: `ofn server` turns state.ofn components into Dapr state
+// stores (the type and version are read; an embedded store has no metadata).
+const std::vector<std::string>& ComponentFields() {
+  static const std::vector<std::string> fields = WithMetadata({
+      "spec.type",
+      "spec.version",
+  });
+  return fields;
+}
+
 // One step of a pattern.
 struct Step {
   enum class Kind { kField, kAnyKey, kAnyItem, kItemNamed } kind;
@@ -132,7 +142,8 @@ const Trie& TrieFor(std::string_view group, std::string_view kind) {
   static const auto* tries = [] {
     auto* m = new std::map<std::pair<std::string, std::string>, std::unique_ptr<Trie>>();
     for (auto [g, k] : {std::pair{"core.openfunction.io", "Function"},
-                        std::pair{"networking.openfunction.io", "Gateway"}, std::pair{"", ""}}) {
+                        std::pair{"networking.openfunction.io", "Gateway"}, std::pair{"dapr.io", "Component"},
+                        std::pair{"", ""}}) {
       (*m)[{g, k}] = BuildTrie(ActedOnPatterns(g, k));
     }
     return m;
@@ -197,6 +208,7 @@ void Walk(const Document& doc, const Trie& t, const json& v, const FieldPath& at
 const std::vector<std::string>& ActedOnPatterns(std::string_view group, std::string_view kind) {
   if (group == "core.openfunction.io" && kind == "Function") return FunctionFields();
   if (group == "networking.openfunction.io" && kind == "Gateway") return GatewayFields();
+  if (group == "dapr.io" && kind == "Component") return ComponentFields();
   return kMetadata;
 }
 
