@@ -227,8 +227,7 @@ void DecodeBuild(R& r, const json* build, const FieldPath& at) {
     if (!r.String(R::Member(build, f), at.Child(f), &text) || text.empty()) continue;
     auto d = ParseGoDuration(text);
     if (!d.ok()) {
-      // Go's wording, without ParseGoDuration's reason ("expected a number", ...).
-      r.Error(at.Child(f), "invalid duration " + Quoted(text));
+      r.Error(at.Child(f), d.status().message());
     } else if (d->count() < 0) {
       r.Error(at.Child(f), "cannot be less than 0");
     }
@@ -324,7 +323,7 @@ Serving DecodeServing(R& r, const json* s, const FieldPath& at) {
   if (r.String(R::Member(s, "timeout"), at.Child("timeout"), &timeout) && !timeout.empty()) {
     auto d = ParseGoDuration(timeout);
     if (!d.ok()) {
-      r.Error(at.Child("timeout"), "invalid duration " + Quoted(timeout));
+      r.Error(at.Child("timeout"), d.status().message());
     } else if (d->count() <= 0) {
       r.Error(at.Child("timeout"), "must be greater than 0");
     } else {

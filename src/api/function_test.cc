@@ -143,7 +143,7 @@ TEST(Function, SemanticErrors) {
                            "fn.yaml:6: spec.image: must be specified",
                            "fn.yaml:7: spec.build.builder: must be specified when spec.build.dockerfile is not",
                            "fn.yaml:8: spec.build.srcRepo: must specify one of: url or bundleContainer",
-                           "fn.yaml:9: spec.build.timeout: invalid duration \"forever\"",
+                           "fn.yaml:9: spec.build.timeout: invalid duration \"forever\": expected a number",
                            "fn.yaml:10: spec.build.failedBuildsHistoryLimit: cannot be less than 0",
                            "fn.yaml:12: spec.build.shipwright.strategy.kind: unsupported value \"Strategy\": "
                            "supported values: \"BuildStrategy\", \"ClusterBuildStrategy\"",

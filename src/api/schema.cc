@@ -304,8 +304,7 @@ class Checker {
     }
     if (s.format == "duration") {
       auto d = ParseGoDuration(v);
-      // The example replaces ParseGoDuration's reason ("expected a number", ...).
-      if (!d.ok()) Error(at, "invalid duration \"" + v + "\" (a duration is like 30s, 5m or 1h30m)");
+      if (!d.ok()) Error(at, d.status().message() + " (a duration is like 30s, 5m or 1h30m)");
     }
   }
 

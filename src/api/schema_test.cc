@@ -97,7 +97,7 @@ TEST(Schema, ReportsEveryError) {
       "ratio: must be greater than 0",
       "tags: must have at most 2 items",
       "tags[1]: duplicate value \"x\"",
-      "when: invalid duration \"soon\" (a duration is like 30s, 5m or 1h30m)",
+      "when: invalid duration \"soon\": expected a number (a duration is like 30s, 5m or 1h30m)",
   };
   std::vector<std::string> got = Errors(o);
   std::sort(got.begin(), got.end());
