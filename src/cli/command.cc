@@ -124,4 +124,15 @@ std::string Str(const json& obj, std::initializer_list<std::string_view> path) {
   return v->dump();
 }
 
+bool SplitResourceName(Context& ctx, const std::string& arg, std::string* resource, std::string* name) {
+  size_t slash = arg.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == arg.size()) {
+    ctx.err() << "error: arguments in resource/name form must have a single resource and name\n";
+    return false;
+  }
+  *resource = arg.substr(0, slash);
+  *name = arg.substr(slash + 1);
+  return true;
+}
+
 }  // namespace ofn::cli

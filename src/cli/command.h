@@ -57,6 +57,10 @@ std::optional<json> ParseBody(Context& ctx, const HttpReply& reply);
 // "/v1/objects/Function/default/hello", each segment percent-encoded.
 std::string ObjectPath(std::string_view kind, std::string_view ns, std::string_view name);
 
+// "function/hello" -> ("function", "hello"). False (after printing kubectl's
+// message) unless the argument is exactly a non-empty resource and name.
+bool SplitResourceName(Context& ctx, const std::string& arg, std::string* resource, std::string* name);
+
 // "function.core.openfunction.io/hello" for an object.
 std::string ObjectName(const json& obj);
 

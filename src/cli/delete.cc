@@ -59,12 +59,9 @@ int DeleteVerb(Context& ctx) {
     };
     if (pos[0].find('/') != std::string::npos) {
       for (const std::string& p : pos) {
-        size_t slash = p.find('/');
-        if (slash == std::string::npos || slash == 0 || slash + 1 == p.size()) {
-          ctx.err() << "error: arguments in resource/name form must have a single resource and name\n";
-          return kExitUsage;
-        }
-        if (!add(p.substr(0, slash), p.substr(slash + 1))) return kExitFailed;
+        std::string resource, name;
+        if (!SplitResourceName(ctx, p, &resource, &name)) return kExitUsage;
+        if (!add(resource, name)) return kExitFailed;
       }
     } else {
       if (pos.size() < 2) {

@@ -33,14 +33,11 @@ bool ParseQueries(Context& ctx, bool* several_kinds, std::vector<Query>* out) {
   }
   if (pos[0].find('/') != std::string::npos) {
     for (const std::string& p : pos) {
-      size_t slash = p.find('/');
-      if (slash == std::string::npos || slash == 0 || slash + 1 == p.size()) {
-        ctx.err() << "error: arguments in resource/name form must have a single resource and name\n";
-        return false;
-      }
-      const api::KindName* k = lookup(p.substr(0, slash));
+      std::string resource, name;
+      if (!SplitResourceName(ctx, p, &resource, &name)) return false;
+      const api::KindName* k = lookup(resource);
       if (!k) return false;
-      out->push_back({k, p.substr(slash + 1)});
+      out->push_back({k, name});
     }
     for (const Query& q : *out) *several_kinds |= q.kind != out->front().kind;
     return true;
