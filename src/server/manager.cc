@@ -596,7 +596,7 @@ void FunctionManager::WriteStatus(Fn& fn_ref) {
     status = {{"observedGeneration", generation},
               {"build", {{"state", fn.build_state}}},
               {"serving",
-               {{"state", fn.state},
+               {{"state", fn.state == "Running" && fn.desired > 0 && fn.Ready() == 0 ? "Starting" : fn.state},
                 {"reason", fn.reason},
                 {"message", fn.message},
                 {"resourceRef", fn.ns + "-" + fn.name},

@@ -230,6 +230,52 @@ TEST_F(Platform, StateComponentIsServedThroughDaprsApiAndSurvivesARestart) {
   EXPECT_NE(missing->body.find("ERR_STATE_STORE_NOT_FOUND"), std::string::npos);
 }
 
+// Runs the ofn CLI against this server; returns (exit code, stdout+stderr).
+std::pair<int, std::string> RunOfn(const std::string& data_dir, std::vector<std::string> args, const TempDir& dir) {
+  static int n = 0;
+  ProcessOptions o;
+  o.argv = {OFN_BIN, "--data-dir", data_dir};
+  for (auto& a : args) o.argv.push_back(a);
+  o.output_file = dir.Sub("cli-" + std::to_string(++n) + ".log");
+  auto p = Process::Start(o);
+  EXPECT_TRUE(p.ok());
+  auto st = (*p)->Wait(After(20s));
+  EXPECT_TRUE(st.has_value());
+  return {st && st->exited ? st->code : -1, (*p)->Output()};
+}
+
+TEST_F(Platform, CliVerbsWorkAgainstTheRealServer) {
+  std::string data = dir_.Sub("data");
+  std::string file = dir_.Sub("hello.yaml");
+  ASSERT_TRUE(WriteFile(file, HelloManifest("cli")).ok());
+  auto [applied, apply_out] = RunOfn(data, {"apply", "-f", file}, dir_);
+  EXPECT_EQ(applied, 0) << apply_out;
+  EXPECT_NE(apply_out.find("function.core.openfunction.io/cli created"), std::string::npos) << apply_out;
+  auto [invoked, invoke_out] = RunOfn(data, {"invoke", "cli"}, dir_);
+  EXPECT_EQ(invoked, 0) << invoke_out;
+  EXPECT_NE(invoke_out.find("Hello, World!"), std::string::npos) << invoke_out;
+  auto [got, get_out] = RunOfn(data, {"get", "fn", "-o", "wide"}, dir_);
+  EXPECT_EQ(got, 0) << get_out;
+  EXPECT_NE(get_out.find("cli"), std::string::npos);
+  EXPECT_NE(get_out.find("Running"), std::string::npos) << get_out;
+  auto [yaml, yaml_out] = RunOfn(data, {"get", "fn", "cli", "-o", "yaml"}, dir_);
+  EXPECT_EQ(yaml, 0);
+  EXPECT_NE(yaml_out.find("kind: Function"), std::string::npos) << yaml_out;
+  auto [logs, logs_out] = RunOfn(data, {"logs", "cli"}, dir_);
+  EXPECT_EQ(logs, 0) << logs_out;
+  EXPECT_NE(logs_out.find("serving"), std::string::npos) << "the instance's own log line: " << logs_out;
+  auto [deleted, delete_out] = RunOfn(data, {"delete", "fn", "cli"}, dir_);
+  EXPECT_EQ(deleted, 0) << delete_out;
+  auto [missing, missing_out] = RunOfn(data, {"get", "fn", "cli"}, dir_);
+  EXPECT_EQ(missing, 1);
+  EXPECT_NE(missing_out.find("NotFound"), std::string::npos) << missing_out;
+  auto [bad, bad_out] = RunOfn(data, {"get", "--output", "xml"}, dir_);
+  EXPECT_EQ(bad, 2) << bad_out;
+  auto [down, down_out] = RunOfn(dir_.Sub("nowhere"), {"get", "fn"}, dir_);
+  EXPECT_EQ(down, 3);
+  EXPECT_NE(down_out.find("ofn server --data-dir"), std::string::npos) << down_out;
+}
+
 TEST_F(Platform, DryRunValidatesWithoutStoring) {
   auto r = Apply(HelloManifest("dry"), "?dryRun=true");
   ASSERT_TRUE(r.ok());
