@@ -33,4 +33,4 @@ cat <<MSG
 
 Functions start on their first request and stop when idle. Ctrl-C stops the server.
 MSG
-wait $server
+wait $server || true  # Ctrl-C ends it: not an error
