@@ -16,6 +16,8 @@ BUILD_PKGS=(
   build-essential cmake ninja-build pkg-config
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev curl
+  libhiredis-dev libnats-dev libmosquitto-dev librdkafka-dev
+  redis-server nats-server mosquitto
 )
 FUZZ_PKGS=(clang libclang-rt-14-dev)
 BENCH_PKGS=(wrk nginx-light util-linux procps)

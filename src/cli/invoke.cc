@@ -3,32 +3,18 @@
 #include <cstdio>
 #include <fstream>
 #include <ostream>
-#include <random>
 #include <sstream>
 
 #include "cli/command.h"
 #include "cli/printers.h"
 #include "common/encoding.h"
+#include "common/uuid.h"
 #include "net/http_client.h"
 #include "ofn/http_request.h"
 
 namespace ofn::cli {
 
 namespace {
-
-std::string RandomUuid() {
-  std::random_device rd;
-  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd());
-  uint64_t hi = gen(), lo = gen();
-  // Version 4 (random), RFC 4122 variant.
-  hi = (hi & ~0xF000ull) | 0x4000ull;
-  lo = (lo & ~(0xC000000000000000ull)) | 0x8000000000000000ull;
-  char buf[37];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
-                static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
-  return buf;
-}
 
 // "60", "60s", "1500ms", "2m".
 std::optional<std::chrono::milliseconds> ParseTimeout(std::string_view s) {
@@ -129,7 +115,7 @@ int InvokeVerb(Context& ctx) {
     headers.emplace_back("ce-specversion", "1.0");
     headers.emplace_back("ce-type", ctx.args.Get("cloudevent"));
     headers.emplace_back("ce-source", ctx.args.Get("source", "ofn-cli"));
-    headers.emplace_back("ce-id", ctx.args.Get("id", RandomUuid()));
+    headers.emplace_back("ce-id", ctx.args.Get("id", NewUuid()));
   }
   if (!body.empty() && !has_header("Content-Type")) {
     const bool is_json = !json::parse(body, nullptr, false).is_discarded();

@@ -1,5 +1,7 @@
 #include "store/store.h"
 
+#include "common/uuid.h"
+
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -152,35 +154,6 @@ Result<std::string> CanonicalJsonObject(const std::string& text, std::string_vie
   } catch (const std::exception& e) {
     return Status::InvalidArgument(std::string(field) + " of " + who + " is not valid JSON: " + e.what());
   }
-}
-
-Result<std::string> NewUuidV4() {
-  unsigned char b[16];
-  int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::Internal(std::string("open /dev/urandom: ") + std::strerror(errno));
-  size_t got = 0;
-  while (got < sizeof b) {
-    ssize_t n = ::read(fd, b + got, sizeof b - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = n < 0 ? errno : EIO;
-      ::close(fd);
-      return Status::Internal(std::string("read /dev/urandom: ") + std::strerror(err));
-    }
-    got += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (size_t i = 0; i < sizeof b; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += kHex[b[i] >> 4];
-    out += kHex[b[i] & 0x0f];
-  }
-  return out;
 }
 
 std::string NowRfc3339() {
@@ -563,10 +536,8 @@ Result<Object> Store::Put(Object desired, PutMode mode, std::optional<int64_t> e
     }
     ChangeType type;
     if (!existing.has_value()) {
-      auto uid = NewUuidV4();
-      if (!uid.ok()) return uid.status();
       out = std::move(desired);
-      out.uid = std::move(*uid);
+      out.uid = NewUuid();
       out.generation = 1;
       out.created_at = NowRfc3339();
       type = ChangeType::kAdded;
