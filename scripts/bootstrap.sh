@@ -17,7 +17,7 @@ BUILD_PKGS=(
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev curl
   libhiredis-dev libnats-dev libmosquitto-dev librdkafka-dev
-  redis-server nats-server mosquitto
+  redis-server nats-server mosquitto mosquitto-clients
 )
 FUZZ_PKGS=(clang libclang-rt-14-dev)
 BENCH_PKGS=(wrk nginx-light util-linux procps)

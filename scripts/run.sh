@@ -12,7 +12,9 @@ OFN="$BUILD/bin/ofn"
 # server looks them up in its PATH, as a container runtime would in an image.
 EXAMPLES=$(find "$(realpath "$BUILD/examples")" -maxdepth 1 -mindepth 1 -type d | tr '\n' ':')
 export OFN_DATA_DIR=$DATA
-PATH="$EXAMPLES$PATH" "$OFN" server --data-dir "$DATA" --gateway "127.0.0.1:$PORT" &
+# Images of the async examples stand for the programs in examples/async.
+PATH="$EXAMPLES$PATH" "$OFN" server --data-dir "$DATA" --gateway "127.0.0.1:$PORT" \
+  --local-images "$(realpath "$BUILD/examples/async")" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT INT TERM
 for _ in $(seq 100); do [[ -S $DATA/ofn.sock ]] && break; sleep 0.05; done
@@ -27,6 +29,9 @@ cat <<MSG
     curl -X POST http://127.0.0.1:$PORT/default/multi/sum -d '{"numbers":[1,2,3]}'
     curl http://127.0.0.1:$PORT/default/greeter/ -H 'ce-specversion: 1.0' -H 'ce-id: 1' \\
          -H 'ce-source: /me' -H 'ce-type: com.example.person' -H 'Content-Type: application/json' -d '{"name":"Ada"}'
+
+    curl "http://127.0.0.1:$PORT/default/producer/?count=3"   # publishes 3 events on the embedded bus;
+    OFN_DATA_DIR=$DATA $OFN logs autoscaling-subscriber        # the async subscriber, started from zero, got them
 
     OFN_DATA_DIR=$DATA $OFN get functions        # status, URLs
     OFN_DATA_DIR=$DATA $OFN logs hello           # an instance's log

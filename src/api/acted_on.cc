@@ -72,12 +72,14 @@ const std::vector<std::string>& GatewayFields() {
   return fields;
 }
 
-// dapr.io Component: `ofn server` turns state.ofn components into Dapr state
-// stores (the type and version are read; an embedded store has no metadata).
+// dapr.io Component: `ofn server`'s component host creates the backend its
+// type names from its metadata (initTimeout, ignoreErrors, auth and scopes
+// are not acted on).
 const std::vector<std::string>& ComponentFields() {
   static const std::vector<std::string> fields = WithMetadata({
       "spec.type",
       "spec.version",
+      "spec.metadata",
   });
   return fields;
 }

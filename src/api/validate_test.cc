@@ -215,11 +215,12 @@ spec:
       value: 5
     - name: nested
       value: {a: [1]}
+  initTimeout: 5s
 )",
                                       "c.yaml"));
   EXPECT_TRUE(r.ok()) << testing::PrintToString(Strings(r.errors));
-  // A Component's type and version are read (state.ofn stores); its metadata is not yet.
-  EXPECT_EQ(Strings(r.ignored), std::vector<std::string>{"c.yaml:8: spec.metadata: kept, not acted on yet"});
+  // A Component's type, version and metadata make the backend; initTimeout is not acted on.
+  EXPECT_EQ(Strings(r.ignored), std::vector<std::string>{"c.yaml:15: spec.initTimeout: kept, not acted on yet"});
 
   r = Validate(
       Parse("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: c\nspec:\n  type: 5\n", "c.yaml"));

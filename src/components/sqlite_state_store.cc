@@ -256,4 +256,18 @@ Status SqliteStateStore::Transaction(const std::vector<StateOperation>& operatio
   });
 }
 
+void RegisterEmbeddedState(Registry& registry) {
+  registry.Add(std::string(SqliteStateStore::kType), [](const ComponentSpec& spec) -> Result<Component> {
+    auto sync = spec.metadata.GetOr("sync", "normal");
+    if (sync != "normal" && sync != "full") {
+      return Status::InvalidArgument("metadata sync: \"" + sync + "\" is not normal or full");
+    }
+    auto store = SqliteStateStore::Open(spec.data_dir + "/state.db", SqliteStateStoreOptions{.sync_full = sync == "full"});
+    if (!store.ok()) return store.status();
+    Component c;
+    c.state = std::shared_ptr<StateStore>(std::move(*store));
+    return c;
+  });
+}
+
 }  // namespace ofn::components

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "components/registry.h"
 #include "components/state_store.h"
 
 namespace ofn::components {
@@ -49,5 +50,9 @@ class SqliteStateStore final : public StateStore {
   explicit SqliteStateStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Registers "state.ofn": a store in <spec.data_dir>/state.db; metadata
+// `sync: full` fsyncs every commit.
+void RegisterEmbeddedState(Registry& registry);
 
 }  // namespace ofn::components

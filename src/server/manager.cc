@@ -1,6 +1,7 @@
 #include "server/manager.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -9,8 +10,9 @@
 #include <sstream>
 
 #include "api/load.h"
+#include "autoscaler/keda_config.h"
 #include "autoscaler/kpa_config.h"
-#include "components/sqlite_state_store.h"
+#include "common/duration.h"
 #include "common/log.h"
 
 namespace ofn::server {
@@ -21,6 +23,41 @@ using Json = nlohmann::json;
 
 constexpr char kConcurrencyAnnotation[] = "ofn.io/container-concurrency";
 constexpr char kReadinessAnnotation[] = "ofn.io/readiness";
+// Dapr's own annotation for calls in flight per app instance; 1 also keeps
+// each input's events in the broker's order.
+constexpr char kMaxConcurrencyAnnotation[] = "dapr.io/app-max-concurrency";
+// Ofn's retry policy for events a function failed (see components/delivery.h).
+constexpr char kMaxAttemptsAnnotation[] = "ofn.io/max-attempts";
+constexpr char kRetryBackoffAnnotation[] = "ofn.io/retry-backoff";
+constexpr char kRetryMaxBackoffAnnotation[] = "ofn.io/retry-max-backoff";
+
+// The annotation as a positive integer, or `fallback` (with a problem noted).
+int PositiveAnnotation(const std::map<std::string, std::string>& a, const char* name, int fallback,
+                       std::string* problems) {
+  auto it = a.find(name);
+  if (it == a.end()) return fallback;
+  char* end = nullptr;
+  long v = std::strtol(it->second.c_str(), &end, 10);
+  if (end == it->second.c_str() || *end != '\0' || v < 1 || v > 1000000) {
+    *problems += std::string(problems->empty() ? "" : "; ") + "annotation " + name + ": \"" + it->second +
+                 "\" is not a positive integer";
+    return fallback;
+  }
+  return static_cast<int>(v);
+}
+
+std::chrono::milliseconds DurationAnnotation(const std::map<std::string, std::string>& a, const char* name,
+                                             std::chrono::milliseconds fallback, std::string* problems) {
+  auto it = a.find(name);
+  if (it == a.end()) return fallback;
+  auto d = ParseGoDuration(it->second);
+  if (!d.ok() || d->count() <= 0) {
+    *problems += std::string(problems->empty() ? "" : "; ") + "annotation " + name + ": \"" + it->second +
+                 "\" is not a positive duration";
+    return fallback;
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+}
 
 std::string Now3339() {
   auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -29,6 +66,45 @@ std::string Now3339() {
   char buf[32];
   strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+// An async function without keda triggers still scales on its backlog:
+// one instance per 10 events held, KEDA's default lag threshold.
+autoscaler::KedaTrigger DefaultBacklogTrigger() {
+  autoscaler::KedaTrigger t;
+  t.type = "ofn-backlog";
+  t.field = "spec.serving.scaleOptions.keda.triggers (none: Ofn's backlog trigger)";
+  t.target = 10;
+  t.activation = 0;
+  return t;
+}
+
+// The topic or stream a trigger watches, to find the input it measures.
+std::string TriggerTopic(const autoscaler::KedaTrigger& t) {
+  if (const auto* k = std::get_if<autoscaler::KafkaTrigger>(&t.source)) return k->topic;
+  if (const auto* r = std::get_if<autoscaler::RedisStreamsTrigger>(&t.source)) return r->stream;
+  return "";
+}
+
+// A Function without a command whose image is REPO/NAME[:TAG] runs the
+// program NAME of the first --local-images directory that has it: until Ofn
+// runs containers, OpenFunction manifests run unchanged this way.
+bool ResolveLocalImage(api::Function& fn, const std::vector<std::string>& dirs) {
+  if (!fn.serving || dirs.empty()) return false;
+  if (fn.serving->container && !fn.serving->container->command.empty()) return false;
+  std::string name = fn.image.substr(fn.image.rfind('/') + 1);
+  name = name.substr(0, name.find_first_of(":@"));
+  if (name.empty() || name == "." || name == "..") return false;
+  for (const auto& dir : dirs) {
+    std::string path = dir + "/" + name;
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0) {
+      if (!fn.serving->container) fn.serving->container.emplace();
+      fn.serving->container->command = {path};
+      return true;
+    }
+  }
+  return false;
 }
 
 // Cold-start histogram buckets, in seconds.
@@ -45,6 +121,11 @@ struct FunctionManager::Fn {
   std::string build_state = "Skipped";
   std::optional<autoscaler::KpaScaler> kpa;
   int container_concurrency = 0;
+  // Async functions: their events come from the component host.
+  bool async = false;
+  std::string api_token;      // their instances' DAPR_API_TOKEN
+  std::string host_problems;  // components or inputs that did not start
+  std::optional<autoscaler::KedaScaler> keda;
   struct Inst {
     runtime::InstanceState state;
     Clock::time_point started;
@@ -64,16 +145,22 @@ struct FunctionManager::Fn {
     for (const auto& [id, i] : instances) n += i.state.phase == runtime::Phase::kReady;
     return n;
   }
+  // Running, starting, or crashed and about to be restarted by the runtime:
+  // starting another copy for one in restart backoff would multiply a crash.
+  static bool Alive(const runtime::InstanceState& st) {
+    return st.phase == runtime::Phase::kReady || st.phase == runtime::Phase::kStarting ||
+           (st.phase == runtime::Phase::kExited && st.restart_pending);
+  }
   int Live() const {
     int n = 0;
-    for (const auto& [id, i] : instances) n += i.state.phase == runtime::Phase::kReady || i.state.phase == runtime::Phase::kStarting;
+    for (const auto& [id, i] : instances) n += Alive(i.state);
     return n;
   }
 };
 
 FunctionManager::FunctionManager(ManagerOptions options, store::Store* store, runtime::ProcessRuntime* runtime,
-                                 gateway::Gateway* gateway, components::DaprApi* dapr)
-    : options_(std::move(options)), store_(store), runtime_(runtime), gateway_(gateway), dapr_(dapr) {
+                                 gateway::Gateway* gateway, components::ComponentHost* host)
+    : options_(std::move(options)), store_(store), runtime_(runtime), gateway_(gateway), host_(host) {
   gateway_config_.domain = options_.domain;
 }
 
@@ -261,6 +348,8 @@ void FunctionManager::Reconcile(const store::Object& obj) {
                                                  : loaded.status().message();
   } else {
     fn->spec = *loaded->front().function;
+    // A local stand-in for the image is what a build would have made.
+    if (ResolveLocalImage(fn->spec, options_.local_images)) fn->build_state = "Skipped";
     const auto& serving = fn->spec.serving;
     bool has_command = serving && serving->container && !serving->container->command.empty();
     if (!serving) {
@@ -275,9 +364,30 @@ void FunctionManager::Reconcile(const store::Object& obj) {
                         : "building from source is not available yet (planned): give serving.template.containers[function].command";
       fn->build_state = fn->spec.build.is_null() ? "Skipped" : "Created";
     } else if (!serving->dapr_triggers.empty() && !serving->http) {
-      fn->state = "Skipped";
-      fn->reason = "AsyncNotAvailable";
-      fn->message = "async functions (dapr triggers) are not served yet (planned)";
+      fn->async = true;
+      fn->runnable = true;
+      fn->state = "Running";
+      Json spec = Json::parse(obj.spec_json.empty() ? "{}" : obj.spec_json, nullptr, false);
+      auto keda = autoscaler::KedaConfig::FromFunction(spec.is_object() ? spec.value("serving", Json::object())
+                                                                        : Json::object());
+      if (!keda.ok() && keda.status().code() != StatusCode::kUnimplemented) {
+        fn->runnable = false;
+        fn->state = "Failed";
+        fn->reason = "InvalidScaleOptions";
+        fn->message = keda.status().message();
+      } else {
+        autoscaler::KedaConfig config;
+        if (keda.ok()) {
+          config = std::move(*keda);
+        } else {
+          // A scaler Ofn lacks: scale on the backlog instead, and say so.
+          config = *autoscaler::KedaConfig::FromFunction(Json::object());
+          fn->reason = "ScaleOptionsIgnored";
+          fn->message = keda.status().message() + "; scaling on the event backlog instead";
+        }
+        if (config.triggers.empty()) config.triggers.push_back(DefaultBacklogTrigger());
+        fn->keda.emplace(std::move(config), Clock::now(), 0);
+      }
     } else {
       fn->runnable = true;
       fn->state = "Running";
@@ -298,9 +408,15 @@ void FunctionManager::Reconcile(const store::Object& obj) {
       }
     }
   }
+  if (fn->runnable) {
+    ApplyComponents(*fn);
+  } else if (host_) {
+    host_->RemoveFunction(key);
+  }
   std::vector<runtime::InstanceId> to_stop;
   gateway::RouteSpec route;
   bool runnable = fn->runnable;
+  bool async = fn->async;
   {
     std::lock_guard lk(mu_);
     auto it = fns_.find(key);
@@ -317,12 +433,64 @@ void FunctionManager::Reconcile(const store::Object& obj) {
     fns_[key] = std::move(fn);
   }
   for (auto id : to_stop) (void)runtime_->Stop(id, false);
-  gateway_->Upsert(route);
-  gateway_->SetEndpoints(key, {});
+  if (async) {
+    gateway_->Remove(key);  // its events come from its inputs, not over HTTP
+    if (host_) host_->SetEndpoints(key, {});
+  } else {
+    gateway_->Upsert(route);
+    gateway_->SetEndpoints(key, {});
+  }
   log::Info(runnable ? "function ready to serve" : "function accepted, not served",
             {{"function", key}, {"generation", std::to_string(obj.generation)}});
   std::lock_guard lk(mu_);
   cv_.notify_all();
+}
+
+void FunctionManager::ApplyComponents(Fn& fn) {
+  if (!host_) return;
+  const api::Serving& serving = *fn.spec.serving;
+  components::FunctionComponents fc;
+  fc.ns = fn.ns;
+  fc.name = fn.name;
+  for (const auto& [name, spec] : serving.bindings.items()) fc.inline_specs[name] = spec.dump();
+  for (const auto& [name, spec] : serving.pubsub.items()) fc.inline_specs[name] = spec.dump();
+  for (const auto& [name, state] : serving.states.items()) {
+    fc.inline_specs[name] = (state.is_object() && state.contains("spec") ? state["spec"] : state).dump();
+  }
+  if (fn.async) {
+    for (const auto& t : serving.dapr_triggers) {
+      fc.inputs.push_back(components::FunctionInput{t.name, t.type, t.topic, t.input_name.empty() ? t.name : t.input_name});
+    }
+  }
+  std::string problems;
+  const auto& a = fn.spec.annotations;
+  int per_instance = PositiveAnnotation(a, kMaxConcurrencyAnnotation, 16, &problems);
+  fc.per_instance = static_cast<size_t>(per_instance);
+  // One at a time keeps the broker's order; otherwise read ahead enough to
+  // keep every instance the function may get busy.
+  int max_replicas = fn.keda ? fn.keda->config().max_replicas : 1;
+  fc.max_in_flight = per_instance == 1 ? 1 : std::min<size_t>(1024, fc.per_instance * std::max(1, max_replicas));
+  fc.retry.max_attempts = PositiveAnnotation(a, kMaxAttemptsAnnotation, fc.retry.max_attempts, &problems);
+  fc.retry.initial_backoff = DurationAnnotation(a, kRetryBackoffAnnotation, fc.retry.initial_backoff, &problems);
+  fc.retry.max_backoff = DurationAnnotation(a, kRetryMaxBackoffAnnotation, fc.retry.max_backoff, &problems);
+  std::string key = fn.key;
+  fc.on_demand = [this, key] { OnDemand(key); };
+  auto token = host_->ApplyFunction(std::move(fc));
+  if (!token.ok()) problems += std::string(problems.empty() ? "" : "; ") + token.status().message();
+  fn.api_token = host_->Token(key);
+  // Triggers and outputs may leave the type to the component (standalone
+  // ones included): FUNC_CONTEXT must carry it.
+  for (auto& t : fn.spec.serving->dapr_triggers) {
+    if (t.type.empty()) t.type = host_->ComponentType(key, t.name);
+  }
+  for (auto& o : fn.spec.serving->outputs) {
+    if (o.type.empty()) o.type = host_->ComponentType(key, o.name);
+  }
+  fn.host_problems = problems;
+  if (!problems.empty()) {
+    fn.reason = "ComponentError";
+    fn.message = problems;
+  }
 }
 
 void FunctionManager::ReconcileGateway(const store::Object* obj) {
@@ -349,29 +517,41 @@ void FunctionManager::ReconcileGateway(const store::Object* obj) {
 }
 
 void FunctionManager::ReconcileComponent(const store::Object& obj, bool deleted) {
-  if (!dapr_) return;
+  if (!host_) return;
+  std::string who = obj.ns + "/" + obj.name;
   if (deleted) {
-    dapr_->RemoveStateStore(obj.name);
-    log::Info("component removed", {{"component", obj.ns + "/" + obj.name}});
+    host_->RemoveComponent(obj.ns, obj.name);
+    log::Info("component removed", {{"component", who}});
     return;
   }
-  Json spec = Json::parse(obj.spec_json.empty() ? "{}" : obj.spec_json, nullptr, false);
-  std::string type = spec.is_object() ? spec.value("type", "") : "";
-  if (type != "state.ofn") {
-    // Brokers and other stores arrive with the component host (issue 4).
-    log::Warn("component type not served yet; stored only", {{"component", obj.ns + "/" + obj.name}, {"type", type}});
+  Status s = host_->ApplyComponent(obj.ns, obj.name, obj.spec_json, {});
+  if (!s.ok()) {
+    log::Error("component not served", {{"component", who}, {"error", s.message()}});
     return;
   }
-  std::string dir = options_.data_dir + "/state";
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  auto store = components::SqliteStateStore::Open(dir + "/" + obj.ns + "_" + obj.name + ".db");
-  if (!store.ok()) {
-    log::Error("cannot open state store", {{"component", obj.ns + "/" + obj.name}, {"error", store.status().message()}});
-    return;
+  log::Info("component ready", {{"component", who}});
+  // Functions of its namespace may have been waiting for it (never ask the
+  // host while holding mu_: its consumer threads call OnDemand).
+  std::vector<std::string> keys;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [k, fn] : fns_) {
+      if (fn->ns == obj.ns && fn->runnable) keys.push_back(k);
+    }
   }
-  dapr_->AddStateStore(obj.name, std::shared_ptr<components::StateStore>(std::move(*store)));
-  log::Info("state store ready", {{"component", obj.ns + "/" + obj.name}, {"type", type}});
+  for (const auto& k : keys) {
+    std::string problems = host_->Problems(k);
+    std::lock_guard lk(mu_);
+    auto it = fns_.find(k);
+    if (it == fns_.end() || it->second->host_problems == problems) continue;
+    Fn& fn = *it->second;
+    if (fn.reason == "ComponentError" || fn.reason.empty()) {
+      fn.reason = problems.empty() ? "" : "ComponentError";
+      fn.message = problems;
+    }
+    fn.host_problems = problems;
+    fn.status_dirty = true;
+  }
 }
 
 void FunctionManager::Forget(const std::string& key) {
@@ -384,6 +564,7 @@ void FunctionManager::Forget(const std::string& key) {
     fns_.erase(it);
   }
   gateway_->Remove(key);
+  if (host_) host_->RemoveFunction(key);
   for (auto id : ids) (void)runtime_->Stop(id, false);
   log::Info("function deleted", {{"function", key}});
 }
@@ -413,21 +594,51 @@ void FunctionManager::Scale(Fn& fn_ref, Clock::time_point now, bool urgent) {
   std::vector<runtime::InstanceId> to_stop;
   int to_start = 0;
   std::string key = fn_ref.key;
+  int64_t backlog = 0;
+  bool async;
+  {
+    std::lock_guard lk(mu_);
+    async = fn_ref.async;
+  }
+  std::vector<components::InputStats> inputs;
+  if (async && host_) {  // asks brokers: not under mu_
+    inputs = host_->Inputs(key);
+    backlog = host_->Backlog(key);
+  }
   {
     std::lock_guard lk(mu_);
     auto it = fns_.find(key);
     if (it == fns_.end() || it->second.get() != &fn_ref) return;
     Fn& fn = *it->second;
-    if (!fn.runnable || !fn.kpa) return;
+    if (!fn.runnable || (!fn.kpa && !fn.keda)) return;
     // A crash loop stops here until the Function changes: starting more
     // copies of a program that keeps dying only burns the machine.
     if (fn.state == "Failed" && fn.reason == "CrashLoop") return;
-    if (urgent) fn.kpa->RecordConcurrency(now, 1);
-    autoscaler::Decision d = fn.kpa->Decide(now, fn.Ready());
-    int desired = d.desired;
+    int desired;
+    std::string reason;
+    if (fn.async) {
+      if (urgent) fn.keda->Activate(now);
+      std::vector<autoscaler::KedaMeasurement> m;
+      for (const auto& t : fn.keda->config().triggers) {
+        std::string topic = TriggerTopic(t);
+        double v = static_cast<double>(backlog);
+        for (const auto& in : inputs) {
+          if (!topic.empty() && in.topic == topic && in.backlog >= 0) v = static_cast<double>(in.backlog);
+        }
+        m.push_back(autoscaler::KedaMeasurement::Of(v));
+      }
+      autoscaler::KedaDecision d = fn.keda->Decide(now, std::chrono::system_clock::now(), m);
+      desired = d.replicas;
+      reason = d.reason;
+    } else {
+      if (urgent) fn.kpa->RecordConcurrency(now, 1);
+      autoscaler::Decision d = fn.kpa->Decide(now, fn.Ready());
+      desired = d.desired;
+      reason = d.reason;
+    }
     if (fn.demand_since && desired < 1) desired = 1;  // someone is waiting
     if (desired != fn.desired) {
-      log::Debug("scale", {{"function", key}, {"desired", std::to_string(desired)}, {"reason", d.reason}});
+      log::Debug("scale", {{"function", key}, {"desired", std::to_string(desired)}, {"reason", reason}});
       fn.desired = desired;
       fn.status_dirty = true;
     }
@@ -437,7 +648,7 @@ void FunctionManager::Scale(Fn& fn_ref, Clock::time_point now, bool urgent) {
     } else if (live > desired) {
       // Newest first: the oldest are warm.
       for (auto r = fn.instances.rbegin(); r != fn.instances.rend() && live > desired; ++r) {
-        if (r->second.state.phase == runtime::Phase::kReady || r->second.state.phase == runtime::Phase::kStarting) {
+        if (Fn::Alive(r->second.state)) {
           to_stop.push_back(r->first);
           --live;
         }
@@ -474,6 +685,8 @@ void FunctionManager::StartInstance(Fn& fn_ref) {
     spec.argv.insert(spec.argv.end(), c.args.begin(), c.args.end());
     std::string pod = fn_ref.name + "-" + std::to_string(++fn_ref.instance_seq);
     spec.env = InstanceEnv(f, pod, options_.platform);
+    spec.env.emplace_back("APP_ID", fn_ref.name);
+    if (!fn_ref.api_token.empty()) spec.env.emplace_back("DAPR_API_TOKEN", fn_ref.api_token);
     spec.working_dir = c.working_dir;
     std::string dir = options_.data_dir + "/logs/" + fn_ref.ns + "/" + fn_ref.name;
     std::error_code ec;
@@ -569,7 +782,23 @@ void FunctionManager::PublishEndpoints(Fn& fn) {
       if (secs <= kColdBuckets[i]) ++fn.cold_buckets[i];
     }
   }
-  gateway_->SetEndpoints(fn.key, std::move(ready));
+  if (!fn.async) {
+    gateway_->SetEndpoints(fn.key, std::move(ready));
+    return;
+  }
+  if (!host_) return;
+  std::vector<components::Endpoint> endpoints;
+  for (const auto& [id, inst] : fn.instances) {
+    if (inst.state.phase == runtime::Phase::kReady && inst.state.port > 0) {
+      endpoints.push_back(components::Endpoint{fn.name + "-" + std::to_string(id), "127.0.0.1", inst.state.port});
+    }
+  }
+  // The host may call the instance (GET /dapr/subscribe) and OnDemand: not
+  // under mu_, so the worker does it, in order.
+  jobs_.push_back([this, key = fn.key, endpoints = std::move(endpoints)]() mutable {
+    host_->SetEndpoints(key, std::move(endpoints));
+  });
+  cv_.notify_all();
 }
 
 void FunctionManager::WriteStatus(Fn& fn_ref) {
@@ -604,7 +833,7 @@ void FunctionManager::WriteStatus(Fn& fn_ref) {
                 {"replicas", fn.desired},
                 {"readyReplicas", fn.Ready()},
                 {"lastTransitionTime", Now3339()}}},
-              {"addresses", fn.runnable ? addresses : Json::array()}};
+              {"addresses", fn.runnable && !fn.async ? addresses : Json::array()}};
   }
   Status s = store_->UpdateStatus("Function", ns, name, status.dump(), generation);
   if (!s.ok() && s.code() != StatusCode::kNotFound && s.code() != StatusCode::kFailedPrecondition) {
@@ -647,6 +876,7 @@ Result<LogRead> FunctionManager::Logs(const std::string& ns, const std::string& 
 }
 
 std::string FunctionManager::Metrics() {
+  std::string events = host_ ? host_->Metrics() : "";  // before mu_ (lock order)
   std::ostringstream m;
   std::lock_guard lk(mu_);
   m << "# HELP ofn_replicas Instances the autoscaler wants.\n# TYPE ofn_replicas gauge\n";
@@ -675,6 +905,7 @@ std::string FunctionManager::Metrics() {
     m << "ofn_cold_start_duration_seconds_sum{" << labels << "} " << fn->cold_seconds_sum << "\n";
     m << "ofn_cold_start_duration_seconds_count{" << labels << "} " << fn->cold_starts << "\n";
   }
+  m << events;
   return m.str();
 }
 

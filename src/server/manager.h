@@ -23,9 +23,10 @@
 
 #include "api/function.h"
 #include "api/gateway.h"
+#include "autoscaler/keda_scaler.h"
 #include "autoscaler/kpa.h"
 #include "autoscaler/kpa_defaults.h"
-#include "components/dapr_api.h"
+#include "components/host.h"
 #include "gateway/gateway.h"
 #include "runtime/process_runtime.h"
 #include "server/instance_env.h"
@@ -41,6 +42,8 @@ struct ManagerOptions {
   autoscaler::KpaDefaults kpa = autoscaler::KpaDefaults::Ofn();
   PlatformEndpoints platform;
   std::chrono::milliseconds tick{500};
+  // Directories of programs standing in for images (ofn server --local-images).
+  std::vector<std::string> local_images;
 };
 
 struct LogRead {
@@ -52,10 +55,10 @@ struct LogRead {
 
 class FunctionManager : public gateway::GatewayListener {
  public:
-  // `dapr` (may be null) serves Dapr's API to instances; Component objects
-  // become its state stores.
+  // `host` (may be null: then no component is served) runs Components and
+  // the functions' inputs, and scopes Dapr's API for each function.
   FunctionManager(ManagerOptions options, store::Store* store, runtime::ProcessRuntime* runtime,
-                  gateway::Gateway* gateway, components::DaprApi* dapr = nullptr);
+                  gateway::Gateway* gateway, components::ComponentHost* host = nullptr);
   ~FunctionManager() override;
 
   // Loads every stored Function and starts the worker.
@@ -83,7 +86,9 @@ class FunctionManager : public gateway::GatewayListener {
   void Scale(Fn& fn, std::chrono::steady_clock::time_point now, bool urgent);
   void StartInstance(Fn& fn);
   void OnInstanceChange(runtime::InstanceId id, const runtime::InstanceState& st);
-  void PublishEndpoints(Fn& fn);
+  void PublishEndpoints(Fn& fn);  // under mu_
+  // Gives the function's components to the host; sets fn's api token and problems.
+  void ApplyComponents(Fn& fn);
   void WriteStatus(Fn& fn);
   gateway::RouteSpec RouteFor(const Fn& fn) const;
 
@@ -91,7 +96,7 @@ class FunctionManager : public gateway::GatewayListener {
   store::Store* store_;
   runtime::ProcessRuntime* runtime_;
   gateway::Gateway* gateway_;
-  components::DaprApi* dapr_;
+  components::ComponentHost* host_;
   uint64_t subscription_ = 0;
 
   std::mutex mu_;  // everything below

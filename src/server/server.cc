@@ -17,6 +17,8 @@
 #include "common/log.h"
 #include "common/stop_signals.h"
 #include "components/dapr_api.h"
+#include "components/host.h"
+#include "server/builtin_components.h"
 #include "gateway/gateway.h"
 #include "net/http_server.h"
 #include "runtime/process_runtime.h"
@@ -40,6 +42,9 @@ const std::vector<flags::FlagSpec> kFlags = {
     {"dapr-addr", 0, flags::FlagType::kValue, "ADDR:PORT",
      "where instances reach Dapr's HTTP API (their DAPR_HOST/DAPR_HTTP_PORT); port 0 picks a free one",
      "127.0.0.1:0"},
+    {"local-images", 0, flags::FlagType::kValue, "DIR[:DIR...]",
+     "stand-ins for container images until Ofn runs containers: a Function without a command whose image is "
+     "REPO/NAME:TAG runs the program DIR/NAME"},
     {"log-format", 0, flags::FlagType::kValue, "F", "text or json (OFN_LOG_FORMAT)", "text"},
     {"log-level", 0, flags::FlagType::kValue, "L", "debug, info, warn or error", "info"},
     {"help", 'h', flags::FlagType::kBool, "", "this text"},
@@ -195,8 +200,11 @@ int ServerMain(int argc, char** argv) {
   auto gateway = gateway::Gateway::Start({.host = gw_host, .port = gw_port}, &listener);
   if (!gateway.ok()) return Fail(gateway.status().message());
 
-  // Dapr's HTTP API for instances: state stores from Component objects.
+  // Dapr's HTTP API for instances, each function seeing its own components.
   components::DaprApi dapr(components::DaprApiOptions{});
+  components::Registry registry = BuiltinComponents();
+  auto host = std::make_unique<components::ComponentHost>(
+      components::ComponentHost::Options{.data_dir = data_dir, .registry = &registry, .api = &dapr});
   net::HttpServerOptions dapr_options;
   dapr_options.host = dapr_host;
   dapr_options.port = dapr_port;
@@ -212,8 +220,14 @@ int ServerMain(int argc, char** argv) {
   mo.data_dir = data_dir;
   mo.gateway_port = (*gateway)->port();
   mo.domain = domain;
+  for (std::string dirs = parsed->Get("local-images"); !dirs.empty();) {
+    size_t colon = dirs.find(':');
+    std::string dir = dirs.substr(0, colon);
+    if (!dir.empty()) mo.local_images.push_back(std::filesystem::absolute(dir).string());
+    dirs = colon == std::string::npos ? "" : dirs.substr(colon + 1);
+  }
   mo.gateway_url_host = gw_host == "0.0.0.0" || gw_host.empty() ? "127.0.0.1" : gw_host;
-  FunctionManager manager(mo, store->get(), runtime->get(), gateway->get(), &dapr);
+  FunctionManager manager(mo, store->get(), runtime->get(), gateway->get(), host.get());
   listener.manager = &manager;
   Status started = manager.Start();
   if (!started.ok()) return Fail(started.message());
@@ -245,6 +259,7 @@ int ServerMain(int argc, char** argv) {
   (*api)->Shutdown();
   (*gateway)->Shutdown(std::chrono::seconds(10));
   manager.Stop();
+  host.reset();  // consumers stop; events not yet handled stay with their brokers
   (*dapr_server)->Shutdown(std::chrono::seconds(2));
   listener.manager = nullptr;
   gateway->reset();  // before the manager it reports to goes away

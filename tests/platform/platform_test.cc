@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "platform/server_fixture.h"
 #include "support/process.h"
 #include "support/raw_http.h"
 
@@ -41,76 +42,7 @@ std::string HelloManifest(const std::string& name, const std::string& extra_anno
          "          command: [\"" OFN_HELLO "\"]\n";
 }
 
-class Platform : public ::testing::Test {
- protected:
-  void SetUp() override { StartServer(); }
-
-  void StartServer() {
-    if (gateway_port_ == 0) {
-      gateway_port_ = FreePort();
-      api_port_ = FreePort();
-      dapr_port_ = FreePort();
-    }
-    ProcessOptions o;
-    o.argv = {OFN_BIN, "server", "--data-dir", dir_.Sub("data"), "--gateway", "127.0.0.1:" + std::to_string(gateway_port_),
-              "--api-addr", "127.0.0.1:" + std::to_string(api_port_), "--dapr-addr",
-              "127.0.0.1:" + std::to_string(dapr_port_)};
-    o.output_file = dir_.Sub("server.log");
-    auto p = Process::Start(o);
-    ASSERT_TRUE(p.ok()) << p.status().ToString();
-    server_ = std::move(*p);
-    ASSERT_TRUE(server_->WaitForPort(api_port_, After(10s)).ok()) << server_->Output();
-    ASSERT_TRUE(server_->WaitForPort(gateway_port_, After(10s)).ok()) << server_->Output();
-    auto token = ReadFile(dir_.Sub("data/token"));
-    ASSERT_TRUE(token.has_value());
-    token_ = token->substr(0, token->find('\n'));
-  }
-
-  void TearDown() override {
-    if (server_ && server_->Running()) {
-      (void)server_->Signal(SIGTERM);
-      auto st = server_->Wait(After(20s));
-      EXPECT_TRUE(st.has_value() && st->ok()) << (st ? st->ToString() : "still running") << "\n" << server_->Output();
-    }
-  }
-
-  Result<RawResponse> Api(std::string method, std::string target, std::string body = "") {
-    RawRequest r;
-    r.method = std::move(method);
-    r.target = std::move(target);
-    r.body = std::move(body);
-    r.Header("Authorization", "Bearer " + token_);
-    return RoundTrip(api_port_, r, After(10s));
-  }
-
-  Result<RawResponse> Apply(const std::string& manifest, const std::string& query = "") {
-    RawRequest r = Post("/v1/apply" + query, manifest, "application/yaml");
-    r.Header("Authorization", "Bearer " + token_).Header("X-Ofn-Source", "test.yaml");
-    return RoundTrip(api_port_, r, After(10s));
-  }
-
-  Result<RawResponse> Call(const std::string& path) { return RoundTrip(gateway_port_, Get(path), After(10s)); }
-
-  // Waits until the function's status satisfies pred.
-  Json WaitForStatus(const std::string& name, const std::function<bool(const Json&)>& pred) {
-    Json last;
-    for (auto d = After(20s); std::chrono::steady_clock::now() < d;) {
-      auto r = Api("GET", "/v1/objects/function/default/" + name);
-      if (r.ok() && r->status == 200) {
-        last = Json::parse(r->body);
-        if (pred(last["status"])) return last;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    ADD_FAILURE() << "status never matched; last: " << last.dump();
-    return last;
-  }
-
-  TempDir dir_{"ofn-platform"};
-  std::unique_ptr<Process> server_;
-  int gateway_port_ = 0, api_port_ = 0, dapr_port_ = 0;
-  std::string token_;
-};
+using Platform = ServerTest;
 
 TEST_F(Platform, ServesAnAppliedFunctionFromZeroAndReportsStatus) {
   auto applied = Apply(HelloManifest("hello"));

@@ -1,0 +1,248 @@
+#include "components/delivery.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+#include "common/log.h"
+#include "ofn/http_request.h"
+
+namespace ofn::components {
+
+namespace {
+
+// How long an event waits before going again after a call got no answer at
+// all; the instance is probably gone and the owner is replacing it.
+constexpr std::chrono::milliseconds kUnreachablePause{50};
+constexpr size_t kMaxWorkers = 512;
+
+}  // namespace
+
+std::chrono::milliseconds RetryPolicy::Backoff(int failures) const {
+  auto d = initial_backoff;
+  for (int i = 1; i < failures && d < max_backoff; ++i) d *= 2;
+  return std::min(d, max_backoff);
+}
+
+Verdict Judge(EventKind kind, int status, std::string_view body) {
+  const bool ok = status >= 200 && status < 300;
+  if (kind == EventKind::kBinding) return ok ? Verdict::kSuccess : Verdict::kRetry;
+  if (status == 404) return Verdict::kDrop;
+  if (!ok) return Verdict::kRetry;
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object()) return Verdict::kSuccess;  // empty or not JSON: Dapr acks
+  auto it = j.find("status");
+  if (it == j.end() || !it->is_string()) return Verdict::kSuccess;
+  std::string s = it->get<std::string>();
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (s.empty() || s == "SUCCESS") return Verdict::kSuccess;
+  if (s == "DROP") return Verdict::kDrop;
+  return Verdict::kRetry;  // RETRY, and any status Dapr does not know
+}
+
+Deliverer::Deliverer(Options options)
+    : options_(std::move(options)),
+      client_(net::HttpClient::Options{.max_idle_per_host = options_.per_instance}) {}
+
+Deliverer::~Deliverer() {
+  std::deque<Pending> left;
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+    left.swap(queue_);
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) t.join();
+  for (auto& p : left) p.event.ack(Outcome::kRetry);
+}
+
+void Deliverer::Submit(Event event) {
+  bool demand = false;
+  {
+    std::unique_lock lk(mu_);
+    if (stopping_) {
+      lk.unlock();
+      event.ack(Outcome::kRetry);  // not ours to keep: the broker redelivers it
+      return;
+    }
+    queue_.push_back(Pending{std::move(event), 0, {}});
+    SpawnWorkerIfNeeded();
+    demand = NeedsDemand();
+  }
+  cv_.notify_one();
+  if (demand) options_.on_demand();
+}
+
+void Deliverer::SetEndpoints(std::vector<Endpoint> endpoints) {
+  bool demand = false;
+  {
+    std::lock_guard lk(mu_);
+    std::vector<std::shared_ptr<Target>> next;
+    for (auto& e : endpoints) {
+      std::shared_ptr<Target> found;
+      for (auto& t : targets_) {
+        if (t->endpoint.id == e.id && t->endpoint.port == e.port) found = t;
+      }
+      if (!found) found = std::make_shared<Target>(Target{std::move(e), 0});
+      next.push_back(std::move(found));
+    }
+    targets_ = std::move(next);
+    demand_signalled_ = false;
+    demand = NeedsDemand();
+    SpawnWorkerIfNeeded();
+  }
+  cv_.notify_all();
+  if (demand) options_.on_demand();
+}
+
+bool Deliverer::NeedsDemand() {
+  if (!targets_.empty() || queue_.empty() || demand_signalled_ || !options_.on_demand) return false;
+  demand_signalled_ = true;
+  return true;
+}
+
+void Deliverer::Wake() { cv_.notify_all(); }
+
+DeliveryStats Deliverer::Stats() const {
+  std::lock_guard lk(mu_);
+  DeliveryStats s = stats_;
+  s.queued = queue_.size();
+  return s;
+}
+
+size_t Deliverer::Held() const {
+  std::lock_guard lk(mu_);
+  return queue_.size() + stats_.in_flight;
+}
+
+void Deliverer::SpawnWorkerIfNeeded() {
+  size_t capacity = std::max<size_t>(1, targets_.size() * options_.per_instance);
+  size_t busy = workers_.size() - idle_workers_;
+  if (idle_workers_ > 0 || workers_.size() >= std::min(capacity, kMaxWorkers) || busy >= queue_.size()) return;
+  workers_.emplace_back([this] { Work(); });
+}
+
+bool Deliverer::TakeReady(Pending* out, std::shared_ptr<Target>* target) {
+  if (queue_.empty() || targets_.empty()) return false;
+  std::shared_ptr<Target> best;
+  for (auto& t : targets_) {
+    if (t->in_flight < options_.per_instance && (!best || t->in_flight < best->in_flight)) best = t;
+  }
+  if (!best) return false;
+  auto now = options_.clock->Now();
+  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+    if (it->due <= now) {
+      *out = std::move(*it);
+      queue_.erase(it);
+      *target = best;
+      return true;
+    }
+  }
+  return false;
+}
+
+void Deliverer::Work() {
+  std::unique_lock lk(mu_);
+  while (true) {
+    Pending p;
+    std::shared_ptr<Target> target;
+    while (!stopping_ && !TakeReady(&p, &target)) {
+      // Sleep until the earliest backoff ends, or until something changes.
+      auto earliest = autoscaler::Clock::TimePoint::max();
+      if (!targets_.empty()) {
+        for (const auto& q : queue_) earliest = std::min(earliest, q.due);
+      }
+      ++idle_workers_;
+      if (earliest == autoscaler::Clock::TimePoint::max()) {
+        cv_.wait(lk);
+      } else {
+        auto wait = earliest - options_.clock->Now();
+        cv_.wait_for(lk, std::max<autoscaler::Clock::Duration>(wait, std::chrono::milliseconds(1)));
+      }
+      --idle_workers_;
+    }
+    if (stopping_) return;
+    ++target->in_flight;
+    ++stats_.in_flight;
+    // More events than busy workers: let another worker take the next one.
+    if (!queue_.empty()) SpawnWorkerIfNeeded();
+    lk.unlock();
+
+    if (options_.prepare) options_.prepare(p.event);
+    net::ClientRequest req;
+    req.method = "POST";
+    req.url = "http://" + target->endpoint.host + ":" + std::to_string(target->endpoint.port) + p.event.route;
+    req.timeout = options_.call_timeout;
+    req.headers.emplace_back("Content-Type", p.event.kind == EventKind::kPubSub ? "application/cloudevents+json"
+                                                                                 : "application/json");
+    for (const auto& [k, v] : p.event.message.metadata) {
+      if (!EqualsIgnoreCase(k, "Content-Length") && !EqualsIgnoreCase(k, "Content-Type")) req.headers.emplace_back(k, v);
+    }
+    req.body = p.event.message.data;
+    auto resp = client_.Do(req);
+
+    lk.lock();
+    --target->in_flight;
+    --stats_.in_flight;
+    if (!resp.ok() && resp.status().code() != StatusCode::kDeadlineExceeded) {
+      // No answer: not an attempt. Back to the front, after a short pause.
+      ++stats_.unreachable;
+      log::Warn("event delivery got no answer", {{"function", options_.name},
+                                                 {"instance", target->endpoint.id},
+                                                 {"error", resp.status().message()}});
+      p.due = options_.clock->Now() + kUnreachablePause;
+      queue_.push_front(std::move(p));
+      cv_.notify_one();
+      continue;
+    }
+    Verdict verdict = resp.ok() ? Judge(p.event.kind, resp->status, resp->body) : Verdict::kRetry;
+    std::string reason = resp.ok() ? "status " + std::to_string(resp->status) : resp.status().message();
+    if (verdict == Verdict::kRetry && p.failures + 1 < options_.retry.max_attempts) {
+      ++p.failures;
+      ++stats_.retried;
+      p.due = options_.clock->Now() + options_.retry.Backoff(p.failures);
+      queue_.push_front(std::move(p));
+      cv_.notify_one();
+      continue;
+    }
+    lk.unlock();
+    Finish(std::move(p), verdict, std::move(reason));
+    lk.lock();
+  }
+}
+
+void Deliverer::Finish(Pending p, Verdict verdict, std::string reason) {
+  // Counted before the ack: whoever sees the ack sees the count.
+  auto count = [this](uint64_t DeliveryStats::*field) {
+    std::lock_guard lk(mu_);
+    ++(stats_.*field);
+  };
+  if (verdict == Verdict::kSuccess) {
+    count(&DeliveryStats::delivered);
+    p.event.ack(Outcome::kSuccess);
+    return;
+  }
+  // Given up on: dropped by the app, or out of attempts.
+  if (p.event.dead_letter) {
+    Status s = p.event.dead_letter(p.event.message);
+    if (s.ok()) {
+      count(&DeliveryStats::dead_lettered);
+      p.event.ack(Outcome::kSuccess);
+      return;
+    }
+    // The dead-letter topic is unreachable: leave the event with its broker.
+    log::Error("dead-letter publish failed; the broker keeps the event",
+               {{"function", options_.name}, {"error", s.message()}});
+    p.event.ack(Outcome::kRetry);
+    return;
+  }
+  log::Warn("event dropped", {{"function", options_.name},
+                              {"topic", p.event.message.topic},
+                              {"route", p.event.route},
+                              {"attempts", std::to_string(p.failures + 1)},
+                              {"last", reason}});
+  count(&DeliveryStats::dropped);
+  p.event.ack(Outcome::kDrop);
+}
+
+}  // namespace ofn::components

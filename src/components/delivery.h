@@ -1,0 +1,145 @@
+// Deliverer: pushes one function's events to its instances over keep-alive
+// HTTP, the way a Dapr sidecar calls its app (dapr-fact-sheet §2.3, §2.4).
+//
+// The component host submits each message a binding or subscription read,
+// with the Ack that answers the broker. The Deliverer queues it, POSTs it to
+// the least-busy instance that has a free slot (at most `per_instance` calls
+// in flight per instance), reads the answer the Dapr way, and then:
+//   success            -> Ack(kSuccess)
+//   retry / failure    -> again after an exponential backoff, on any instance,
+//                         until `max_attempts` answers were failures; then the
+//                         dead-letter topic if the event has one (-> kSuccess
+//                         once it is published there), else Ack(kDrop)
+//   drop (DROP, 404)   -> dead-letter topic if any, else Ack(kDrop)
+// A call that never got an answer (instance gone, connection refused) is not
+// an attempt: the event waits for an instance and goes again, so killing an
+// instance mid-stream loses nothing. While events wait and no instance
+// exists, `on_demand` is called so the owner can start one at once.
+// Destroying the Deliverer answers every event it still holds with kRetry
+// (the broker keeps them).
+//
+// Times come from an injected Clock (backoff deadlines) so tests can move
+// time; real waits use the real clock. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "autoscaler/clock.h"
+#include "components/pubsub.h"
+#include "net/http_client.h"
+
+namespace ofn::components {
+
+struct RetryPolicy {
+  int max_attempts = 5;  // answers that were failures before giving up
+  std::chrono::milliseconds initial_backoff{100};
+  std::chrono::milliseconds max_backoff{10000};
+  // The backoff after the n-th failure: initial * 2^(n-1), capped.
+  std::chrono::milliseconds Backoff(int failures) const;
+};
+
+enum class EventKind { kBinding, kPubSub };
+
+struct Event {
+  EventKind kind = EventKind::kBinding;
+  std::string route;  // "/orders"
+  Message message;    // body = message.data; each metadata entry becomes a header
+  Ack ack;
+  // Publishes the message to the dead-letter topic; null when there is none.
+  std::function<Status(const Message&)> dead_letter;
+};
+
+// How an app's answer is read (fact sheet §2.3 for pub/sub, §2.4 for bindings).
+enum class Verdict { kSuccess, kRetry, kDrop };
+Verdict Judge(EventKind kind, int status, std::string_view body);
+
+struct Endpoint {
+  std::string id;  // the instance's name, for logs
+  std::string host = "127.0.0.1";
+  int port = 0;
+};
+
+struct DeliveryStats {
+  uint64_t delivered = 0;      // acked after a success
+  uint64_t retried = 0;        // failed answers that were tried again
+  uint64_t dead_lettered = 0;  // published to a dead-letter topic
+  uint64_t dropped = 0;        // acked without success and without a dead-letter topic
+  uint64_t unreachable = 0;    // calls that got no answer (not attempts)
+  uint64_t in_flight = 0;
+  uint64_t queued = 0;         // waiting for a slot or for their backoff
+};
+
+class Deliverer {
+ public:
+  struct Options {
+    std::string name;  // "ns/function", for logs
+    size_t per_instance = 16;
+    RetryPolicy retry;
+    std::chrono::milliseconds call_timeout{60000};
+    const autoscaler::Clock* clock = &autoscaler::SystemClock::Get();
+    std::function<void()> on_demand;  // events wait and there is no instance
+    // Called just before each call, outside any lock: fills in what is known
+    // only once instances run (the pub/sub route, the dead-letter topic).
+    std::function<void(Event&)> prepare;
+  };
+
+  explicit Deliverer(Options options);
+  ~Deliverer();
+  Deliverer(const Deliverer&) = delete;
+  Deliverer& operator=(const Deliverer&) = delete;
+
+  void Submit(Event event);
+  // The instances that are ready now; calls in flight to removed ones finish.
+  void SetEndpoints(std::vector<Endpoint> endpoints);
+  // Re-checks backoff deadlines now (after a test moved its fake clock).
+  void Wake();
+
+  DeliveryStats Stats() const;
+  // Events held: queued (incl. backing off) + in flight. What the scaler adds
+  // to the broker's backlog when it cannot ask the broker.
+  size_t Held() const;
+
+ private:
+  struct Pending {
+    Event event;
+    int failures = 0;
+    autoscaler::Clock::TimePoint due{};  // not before (backoff)
+  };
+  struct Target {
+    Endpoint endpoint;
+    size_t in_flight = 0;
+  };
+
+  void Work();
+  // Under mu_: the next event whose backoff is over and an instance with room.
+  bool TakeReady(Pending* out, std::shared_ptr<Target>* target);
+  void Finish(Pending p, Verdict verdict, std::string reason);
+  void SpawnWorkerIfNeeded();  // under mu_
+  // Under mu_: true once per stretch of "events wait, no instance".
+  bool NeedsDemand();
+
+  Options options_;
+  net::HttpClient client_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::deque<Pending> queue_;  // in order; retried events go back to the front
+  std::vector<std::shared_ptr<Target>> targets_;
+  std::vector<std::thread> workers_;
+  size_t idle_workers_ = 0;
+  DeliveryStats stats_;
+  bool demand_signalled_ = false;
+};
+
+}  // namespace ofn::components

@@ -1,0 +1,243 @@
+#include "components/delivery.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+#include "support/scripted_http_server.h"
+
+namespace ofn::components {
+namespace {
+
+using testing::ScriptedHttpServer;
+using namespace std::chrono_literals;
+
+// Collects the outcomes the Deliverer gives back to the "broker".
+class Acks {
+ public:
+  Ack Make() {
+    return [this](Outcome o) {
+      std::lock_guard lk(mu_);
+      outcomes_.push_back(o);
+      cv_.notify_all();
+    };
+  }
+  bool WaitFor(size_t n, std::chrono::milliseconds within = 10s) {
+    std::unique_lock lk(mu_);
+    return cv_.wait_for(lk, within, [&] { return outcomes_.size() >= n; });
+  }
+  std::vector<Outcome> outcomes() {
+    std::lock_guard lk(mu_);
+    return outcomes_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Outcome> outcomes_;
+};
+
+Event PubSubEvent(std::string data, Ack ack) {
+  Event e;
+  e.kind = EventKind::kPubSub;
+  e.route = "/orders";
+  e.message.topic = "orders";
+  e.message.data = std::move(data);
+  e.message.metadata = {{"pubsubName", "bus"}};
+  e.ack = std::move(ack);
+  return e;
+}
+
+bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds within = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + within;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+Endpoint At(const ScriptedHttpServer& s, std::string id = "i1") { return Endpoint{std::move(id), "127.0.0.1", s.port()}; }
+
+ScriptedHttpServer::Reply Json(std::string_view body) {
+  return {ScriptedHttpServer::Response(200, "OK", body, "Content-Type: application/json\r\n")};
+}
+
+TEST(JudgeTest, PubSubAnswersFollowDapr) {
+  EXPECT_EQ(Judge(EventKind::kPubSub, 200, ""), Verdict::kSuccess);
+  EXPECT_EQ(Judge(EventKind::kPubSub, 204, "not json"), Verdict::kSuccess);
+  EXPECT_EQ(Judge(EventKind::kPubSub, 200, R"({"status":"SUCCESS"})"), Verdict::kSuccess);
+  EXPECT_EQ(Judge(EventKind::kPubSub, 200, R"({"status":""})"), Verdict::kSuccess);
+  EXPECT_EQ(Judge(EventKind::kPubSub, 200, R"({"status":"RETRY"})"), Verdict::kRetry);
+  EXPECT_EQ(Judge(EventKind::kPubSub, 200, R"({"status":"DROP"})"), Verdict::kDrop);
+  EXPECT_EQ(Judge(EventKind::kPubSub, 200, R"({"status":"WHATEVER"})"), Verdict::kRetry);
+  EXPECT_EQ(Judge(EventKind::kPubSub, 404, ""), Verdict::kDrop);
+  EXPECT_EQ(Judge(EventKind::kPubSub, 500, R"({"status":"SUCCESS"})"), Verdict::kRetry);
+  EXPECT_EQ(Judge(EventKind::kPubSub, 303, ""), Verdict::kRetry);
+}
+
+TEST(JudgeTest, BindingsSucceedOnlyOn2xx) {
+  EXPECT_EQ(Judge(EventKind::kBinding, 200, "whatever"), Verdict::kSuccess);
+  EXPECT_EQ(Judge(EventKind::kBinding, 204, ""), Verdict::kSuccess);
+  EXPECT_EQ(Judge(EventKind::kBinding, 404, ""), Verdict::kRetry);
+  EXPECT_EQ(Judge(EventKind::kBinding, 500, ""), Verdict::kRetry);
+}
+
+TEST(RetryPolicyTest, BackoffDoublesUpToTheCap) {
+  RetryPolicy p{.max_attempts = 10, .initial_backoff = 100ms, .max_backoff = 1000ms};
+  EXPECT_EQ(p.Backoff(1), 100ms);
+  EXPECT_EQ(p.Backoff(2), 200ms);
+  EXPECT_EQ(p.Backoff(4), 800ms);
+  EXPECT_EQ(p.Backoff(5), 1000ms);
+  EXPECT_EQ(p.Backoff(30), 1000ms);
+}
+
+TEST(DelivererTest, PostsTheEventTheWayDaprDoesAndAcksOnSuccess) {
+  ScriptedHttpServer app([](const auto&, size_t) { return Json(R"({"status":"SUCCESS"})"); });
+  Acks acks;
+  Deliverer d({.name = "default/f"});
+  d.SetEndpoints({At(app)});
+  d.Submit(PubSubEvent(R"({"specversion":"1.0"})", acks.Make()));
+  ASSERT_TRUE(acks.WaitFor(1));
+  EXPECT_EQ(acks.outcomes()[0], Outcome::kSuccess);
+  auto r = app.requests().at(0);
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.target, "/orders");
+  EXPECT_EQ(r.header("Content-Type"), "application/cloudevents+json");
+  EXPECT_EQ(r.header("pubsubName"), "bus");
+  EXPECT_EQ(r.body, R"({"specversion":"1.0"})");
+  EXPECT_EQ(d.Stats().delivered, 1u);
+}
+
+TEST(DelivererTest, RetriesWithBackoffThenDeadLetters) {
+  autoscaler::FakeClock clock;
+  std::atomic<int> calls{0};
+  ScriptedHttpServer app([&](const auto&, size_t) {
+    ++calls;
+    return Json(R"({"status":"RETRY"})");
+  });
+  Acks acks;
+  std::mutex mu;
+  std::vector<std::string> dead;
+  Deliverer d({.name = "default/f",
+               .retry = {.max_attempts = 3, .initial_backoff = 1000ms, .max_backoff = 10s},
+               .clock = &clock});
+  d.SetEndpoints({At(app)});
+  Event e = PubSubEvent("poison", acks.Make());
+  e.dead_letter = [&](const Message& m) {
+    std::lock_guard lk(mu);
+    dead.push_back(m.data);
+    return Status::Ok();
+  };
+  d.Submit(std::move(e));
+  ASSERT_TRUE(WaitUntil([&] { return d.Stats().retried == 1; }));
+  // The second attempt waits for its backoff on the injected clock.
+  clock.Advance(999ms);
+  d.Wake();
+  EXPECT_FALSE(acks.WaitFor(1, 100ms));
+  EXPECT_EQ(calls.load(), 1);
+  clock.Advance(1ms);
+  d.Wake();
+  ASSERT_TRUE(WaitUntil([&] { return d.Stats().retried == 2; }));
+  clock.Advance(2000ms);
+  d.Wake();
+  ASSERT_TRUE(acks.WaitFor(1));
+  EXPECT_EQ(calls.load(), 3);
+  EXPECT_EQ(acks.outcomes()[0], Outcome::kSuccess);  // handled: it is in the dead-letter topic
+  std::lock_guard lk(mu);
+  EXPECT_EQ(dead, std::vector<std::string>{"poison"});
+  EXPECT_EQ(d.Stats().dead_lettered, 1u);
+  EXPECT_EQ(d.Stats().retried, 2u);
+}
+
+TEST(DelivererTest, DropWithoutDeadLetterTopicIsAckedAsDropped) {
+  ScriptedHttpServer app([](const auto&, size_t) { return Json(R"({"status":"DROP"})"); });
+  Acks acks;
+  Deliverer d({.name = "default/f"});
+  d.SetEndpoints({At(app)});
+  d.Submit(PubSubEvent("x", acks.Make()));
+  ASSERT_TRUE(acks.WaitFor(1));
+  EXPECT_EQ(acks.outcomes()[0], Outcome::kDrop);
+  EXPECT_EQ(app.requests().size(), 1u);  // DROP is final: no retry
+  EXPECT_EQ(d.Stats().dropped, 1u);
+}
+
+TEST(DelivererTest, FailedDeadLetterPublishLeavesTheEventWithTheBroker) {
+  ScriptedHttpServer app([](const auto&, size_t) { return Json(R"({"status":"DROP"})"); });
+  Acks acks;
+  Deliverer d({.name = "default/f"});
+  d.SetEndpoints({At(app)});
+  Event e = PubSubEvent("x", acks.Make());
+  e.dead_letter = [](const Message&) { return Status::Unavailable("broker down"); };
+  d.Submit(std::move(e));
+  ASSERT_TRUE(acks.WaitFor(1));
+  EXPECT_EQ(acks.outcomes()[0], Outcome::kRetry);
+}
+
+TEST(DelivererTest, EventsWaitForAnInstanceAndAskForOne) {
+  std::atomic<int> demands{0};
+  Acks acks;
+  Deliverer d({.name = "default/f", .on_demand = [&] { ++demands; }});
+  d.Submit(PubSubEvent("a", acks.Make()));
+  d.Submit(PubSubEvent("b", acks.Make()));
+  EXPECT_EQ(demands.load(), 1);  // once per stretch without instances
+  EXPECT_EQ(d.Held(), 2u);
+  ScriptedHttpServer app([](const auto&, size_t) { return Json(""); });
+  d.SetEndpoints({At(app)});
+  ASSERT_TRUE(acks.WaitFor(2));
+  EXPECT_EQ(app.requests().at(0).body, "a");
+  EXPECT_EQ(d.Held(), 0u);
+}
+
+TEST(DelivererTest, AnInstanceThatVanishesDoesNotUseUpAttempts) {
+  Acks acks;
+  int dead_port = testing::ScriptedHttpServer([](const auto&, size_t) { return Json(""); }).port();
+  Deliverer d({.name = "default/f", .retry = {.max_attempts = 1}});
+  d.SetEndpoints({Endpoint{"gone", "127.0.0.1", dead_port}});
+  d.Submit(PubSubEvent("survivor", acks.Make()));
+  // Nobody listens: the event stays held, not dropped.
+  ASSERT_TRUE(WaitUntil([&] { return d.Stats().unreachable >= 2; }));
+  EXPECT_TRUE(acks.outcomes().empty());
+  ScriptedHttpServer app([](const auto&, size_t) { return Json(""); });
+  d.SetEndpoints({At(app, "i2")});
+  ASSERT_TRUE(acks.WaitFor(1));
+  EXPECT_EQ(acks.outcomes()[0], Outcome::kSuccess);
+  EXPECT_EQ(app.requests().at(0).body, "survivor");
+}
+
+TEST(DelivererTest, AtMostPerInstanceCallsInFlight) {
+  // The first two calls never get an answer (until the Deliverer's timeout);
+  // meanwhile the other three must wait rather than open more calls.
+  ScriptedHttpServer app([&](const auto&, size_t index) {
+    if (index < 2) return ScriptedHttpServer::Reply{"", false, true};
+    return Json("");
+  });
+  Acks acks;
+  Deliverer d({.name = "default/f", .per_instance = 2, .call_timeout = 500ms});
+  d.SetEndpoints({At(app)});
+  for (int i = 0; i < 5; ++i) d.Submit(PubSubEvent(std::to_string(i), acks.Make()));
+  ASSERT_TRUE(app.WaitForRequests(2));
+  auto stats = d.Stats();
+  EXPECT_EQ(stats.in_flight, 2u);
+  EXPECT_EQ(stats.queued, 3u);
+  EXPECT_EQ(app.requests().size(), 2u);
+  // The timed-out calls count as failed attempts and go again.
+  ASSERT_TRUE(acks.WaitFor(5));
+  for (auto o : acks.outcomes()) EXPECT_EQ(o, Outcome::kSuccess);
+  EXPECT_EQ(d.Stats().retried, 2u);
+}
+
+TEST(DelivererTest, DestructionHandsHeldEventsBackForRedelivery) {
+  Acks acks;
+  {
+    Deliverer d({.name = "default/f"});
+    d.Submit(PubSubEvent("a", acks.Make()));
+  }
+  ASSERT_TRUE(acks.WaitFor(1));
+  EXPECT_EQ(acks.outcomes()[0], Outcome::kRetry);
+}
+
+}  // namespace
+}  // namespace ofn::components
