@@ -368,7 +368,10 @@ Status Bus::Load() {
     topics_[t->name] = std::move(t);
   });
   if (!s.ok()) return s;
-  for (auto& [id, t] : topic_by_id) {
+  for (auto& entry : topic_by_id) {
+    // Not a structured binding: lambdas below capture `t` (clang 14 refuses that).
+    const int64_t id = entry.first;
+    Topic* t = entry.second;
     const std::string range = std::to_string(RowId(id, 0)) + " AND " + std::to_string(RowId(id, kMaxSeq));
     int64_t first = 0;
     s = query(("SELECT id FROM messages WHERE id BETWEEN " + range + " ORDER BY id LIMIT 1").c_str(),

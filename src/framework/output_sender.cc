@@ -120,7 +120,14 @@ std::string HttpOutputSender::DaprBase() const {
 }
 
 Result<std::string> HttpOutputSender::Send(const Component& out, std::string_view data) {
-  if (out.component_type == "bindings.http") return SendHttpBinding(out, data);
+  // A bindings.http output that carries its own URL is called directly (no
+  // sidecar needed); one that names a Component goes through the Dapr API,
+  // where the component's metadata (url, timeouts, tokens) lives.
+  if (out.component_type == "bindings.http") {
+    bool own_url = out.metadata.count("url") > 0 || IsHttpUrl(out.uri) ||
+                   enc::ToLower(out.uri.substr(0, std::min<size_t>(out.uri.size(), 8))) == "https://";
+    if (own_url) return SendHttpBinding(out, data);
+  }
   std::string_view block = out.building_block();
   if (block == "bindings") return SendDaprBinding(out, data);
   if (block == "pubsub") return Publish(out, data);

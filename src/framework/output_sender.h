@@ -1,9 +1,10 @@
 // HttpOutputSender: delivers ctx.Send() data to a function's outputs over HTTP.
 //
-// bindings.http outputs are called directly (what Dapr's HTTP binding would do
-// on the function's behalf); every other binding and all pub/sub outputs go
-// through the Dapr HTTP API of the sidecar, or of Ofn's component host, at
-// DAPR_HOST:DAPR_HTTP_PORT:
+// bindings.http outputs whose metadata (or uri) carries an http:// URL are
+// called directly (what Dapr's HTTP binding would do on the function's
+// behalf); every other output, including a bindings.http one that only names
+// its Component, goes through the Dapr HTTP API of the sidecar, or of Ofn's
+// component host, at DAPR_HOST:DAPR_HTTP_PORT:
 //   bindings.*  POST /v1.0/bindings/{componentName}  {"data","metadata","operation"}
 //   pubsub.*    POST /v1.0/publish/{componentName}/{topic}?metadata.k=v
 //

@@ -1,9 +1,9 @@
 // Runs the official Dapr JavaScript SDK (HTTP protocol) against Ofn's Dapr API.
-import { DaprClient, CommunicationProtocolEnum } from "@dapr/dapr";
+// State save, get, bulk get, transaction and delete on the state.ofn store "kv".
+import { check, testClient } from "./lib.mjs";
 
-const [host, port, store] = [process.env.DAPR_HOST, process.env.DAPR_HTTP_PORT, process.env.STORE];
-const client = new DaprClient({ daprHost: host, daprPort: port, communicationProtocol: CommunicationProtocolEnum.HTTP });
-function check(cond, what) { if (!cond) { console.error("FAIL: " + what); process.exit(1); } }
+const store = "kv";
+const client = testClient();
 
 await client.state.save(store, [{ key: "k1", value: { n: 1 } }, { key: "k2", value: "two" }]);
 const v1 = await client.state.get(store, "k1");

@@ -229,6 +229,52 @@ TEST_F(Async, KafkaSamplesRunWithOnlyTheBrokerAddressChanged) {
   EXPECT_FALSE(lines.empty());
 }
 
+TEST_F(Async, PubSubSubscriberSampleOnKafkaGetsWhatTheProducersComponentPublishes) {
+  auto mock = Process::Start({.argv = {OFN_KAFKA_MOCK, "--partitions", "3", "sample-topic"},
+                              .output_file = dir_.Sub("kafka.log")});
+  ASSERT_TRUE(mock.ok());
+  std::string bootstrap;
+  for (auto d = After(10s); bootstrap.empty() && std::chrono::steady_clock::now() < d;) {
+    std::string out = (*mock)->Output();
+    if (out.find('\n') != std::string::npos) bootstrap = out.substr(0, out.find('\n'));
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_FALSE(bootstrap.empty());
+  std::string sub = Replace(Sample("pubsub/subscriber/function-subscriber.yaml"), "kafka-server-kafka-brokers:9092",
+                            bootstrap);
+  sub = Replace(sub, "    template:", "    params:\n      OFN_EXAMPLE_EVENTS_FILE: " + Events() + "\n    template:");
+  ApplyOk(sub);
+  // The producer sample is a Deployment publishing through its sidecar to the
+  // Component in the same file: apply that Component, publish through Ofn's Dapr API.
+  std::string producer = Sample("pubsub/producer/deploy.yaml");
+  producer = Replace(producer.substr(producer.find("apiVersion: dapr.io/v1alpha1")),
+                     "kafka-server-kafka-brokers:9092", bootstrap);
+  ApplyOk(producer);
+  // The subscriber's group starts at the newest offset (Dapr's default
+  // initialOffset): publish until it is consuming, then count.
+  WaitForLines(Events(), [&](const auto& l) {
+    if (!l.empty()) return true;
+    EXPECT_EQ(Publish("autoscaling-producer", "sample-topic", R"("warm-up")")->status, 204);
+    return false;
+  });
+  constexpr int kEvents = 30;
+  for (int i = 0; i < kEvents; ++i) {
+    auto r = Publish("autoscaling-producer", "sample-topic", R"({"n":)" + std::to_string(i) + "}");
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->status, 204) << r->body;
+  }
+  auto lines = WaitForLines(Events(), [](const auto& l) {
+    auto data = EventData(l);
+    data.erase(R"("warm-up")");
+    return data.size() == kEvents;
+  });
+  for (const auto& [d, n] : EventData(lines)) {
+    if (d != R"("warm-up")") {
+      EXPECT_EQ(n, 1) << d;
+    }
+  }
+}
+
 TEST_F(Async, MqttSampleRunsWithOnlyTheBrokerAddressChanged) {
   auto mqtt = StartMosquitto(dir_.Sub("mqtt"));
   ASSERT_TRUE(mqtt.ok()) << mqtt.status().ToString();

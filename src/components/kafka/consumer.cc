@@ -18,9 +18,9 @@ constexpr int kBrokerTimeoutMs = 5000;  // one metadata/offset query to the clus
 constexpr int kPollMs = 500;            // Acks and shutdown wake the poll earlier
 // Bounds on leaving the group, so a destructor returns during a broker
 // outage: what is not committed by then is read again by the group.
-constexpr int kRevokeCommitMs = 2000;
-constexpr auto kCloseTimeout = std::chrono::seconds(3);
-constexpr size_t kMinBuffered = 64;     // records read ahead before reading pauses
+constexpr int kRevokeCommitMs = 1500;
+constexpr auto kCloseTimeout = std::chrono::seconds(2);
+constexpr size_t kMinBuffered = 64;  // records read ahead before reading pauses
 
 struct TopicPartition {
   std::string topic;
@@ -50,7 +50,7 @@ std::string Describe(const ConsumerSpec& spec) {
 
 struct Consumer::State {
   std::mutex mu;
-  std::map<TopicPartition, Slot> slots;  // the current assignment
+  std::map<TopicPartition, Slot> slots;       // the current assignment
   std::optional<TopicPartition> last_served;  // round-robin cursor over partitions
   size_t in_flight = 0;
   uint64_t generations = 0;
@@ -116,11 +116,12 @@ Result<std::unique_ptr<Consumer>> Consumer::Start(ConsumerSpec spec, MessageHand
   char err[512];
   c->rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), err, sizeof err);
   if (!c->rk_) return Status::InvalidArgument(std::string("kafka consumer: ") + err);
-  conf->release();  // rd_kafka_new owns it now
+  conf->release();                     // rd_kafka_new owns it now
   rd_kafka_poll_set_consumer(c->rk_);  // one queue: records, rebalances, commit results
   c->state_->wake = rd_kafka_queue_get_consumer(c->rk_);
   auto topics = NewList(static_cast<int>(c->spec_.topics.size()));
-  for (const auto& t : c->spec_.topics) rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  for (const auto& t : c->spec_.topics)
+    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
   if (rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk_, topics.get())) {
     return Status::InvalidArgument(Describe(c->spec_) + ": subscribe: " + rd_kafka_err2str(e));
   }
@@ -246,8 +247,8 @@ void Consumer::Commit(bool wait) {
   rd_kafka_commit_queue(rk_, offsets.get(), reply, nullptr, nullptr);
   rd_kafka_event_t* ev = rd_kafka_queue_poll(reply, kRevokeCommitMs);
   if (!ev || rd_kafka_event_error(ev)) {
-    log::Warn("kafka offset commit failed", {{"group", spec_.group},
-                                              {"error", ev ? rd_kafka_event_error_string(ev) : "timed out"}});
+    log::Warn("kafka offset commit failed",
+              {{"group", spec_.group}, {"error", ev ? rd_kafka_event_error_string(ev) : "timed out"}});
   }
   if (ev) rd_kafka_event_destroy(ev);
   rd_kafka_queue_destroy(reply);
@@ -284,8 +285,10 @@ void Consumer::UpdatePause() {
   // A paused partition drops what it prefetched and resumes after the last
   // record read, so nothing is skipped.
   paused_ = pause;
-  if (pause) rd_kafka_pause_partitions(rk_, assignment);
-  else rd_kafka_resume_partitions(rk_, assignment);
+  if (pause)
+    rd_kafka_pause_partitions(rk_, assignment);
+  else
+    rd_kafka_resume_partitions(rk_, assignment);
 }
 
 void Consumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
@@ -307,7 +310,8 @@ void Consumer::ResolveStarts(rd_kafka_topic_partition_list_t* partitions) {
   if (rd_kafka_committed(rk_, partitions, kBrokerTimeoutMs) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
   for (int i = 0; i < partitions->cnt; ++i) {
     auto& p = partitions->elems[i];
-    if (p.offset >= 0) continue;
+    // Only where the group has no offset; an error leaves it to librdkafka.
+    if (p.offset >= 0 || p.err) continue;
     int64_t low = 0, high = 0;
     if (rd_kafka_query_watermark_offsets(rk_, p.topic, p.partition, &low, &high, kBrokerTimeoutMs) ==
         RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -337,6 +341,8 @@ void Consumer::Assign(rd_kafka_topic_partition_list_t* partitions) {
                                      Slot{++state_->generations, PartitionTracker(start), std::nullopt});
     }
   }
+  // A partition paused before a rebalance would otherwise stay paused.
+  rd_kafka_resume_partitions(rk_, partitions);
   paused_ = false;
 }
 
@@ -351,7 +357,8 @@ void Consumer::Revoke(rd_kafka_topic_partition_list_t* partitions) {
 
 Result<int64_t> Consumer::Backlog() {
   const rd_kafka_metadata_t* md = nullptr;
-  if (rd_kafka_resp_err_t e = rd_kafka_metadata(rk_, 1, nullptr, &md, kBrokerTimeoutMs)) {
+  // all_topics 0: only the topics this client knows, i.e. the subscribed ones.
+  if (rd_kafka_resp_err_t e = rd_kafka_metadata(rk_, 0, nullptr, &md, kBrokerTimeoutMs)) {
     return Status::Unavailable(Describe(spec_) + ": backlog: metadata: " + rd_kafka_err2str(e));
   }
   auto partitions = NewList(0);
@@ -369,13 +376,19 @@ Result<int64_t> Consumer::Backlog() {
   int64_t total = 0;
   for (int i = 0; i < partitions->cnt; ++i) {
     const auto& p = partitions->elems[i];
+    if (p.err) {
+      return Status::Unavailable(Describe(spec_) + ": backlog: committed offset of " + p.topic + ": " +
+                                 rd_kafka_err2str(p.err));
+    }
     int64_t low = 0, high = 0;
     if (rd_kafka_resp_err_t e =
             rd_kafka_query_watermark_offsets(rk_, p.topic, p.partition, &low, &high, kBrokerTimeoutMs)) {
       return Status::Unavailable(Describe(spec_) + ": backlog: watermarks: " + rd_kafka_err2str(e));
     }
-    if (p.offset >= 0) total += std::max<int64_t>(0, high - p.offset);
-    else if (spec_.options.oldest) total += high - low;
+    if (p.offset >= 0)
+      total += std::max<int64_t>(0, high - p.offset);
+    else if (spec_.options.oldest)
+      total += high - low;
   }
   return total;
 }

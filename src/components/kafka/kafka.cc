@@ -108,9 +108,12 @@ Result<Component> MakeBinding(const ComponentSpec& spec) {
   if (auto direction = md.Get("direction")) {
     input = output = false;
     for (const auto& d : SplitList(*direction)) {
-      if (d == "input") input = true;
-      else if (d == "output") output = true;
-      else return Status::InvalidArgument("metadata direction: \"" + d + "\" is not input or output");
+      if (d == "input")
+        input = true;
+      else if (d == "output")
+        output = true;
+      else
+        return Status::InvalidArgument("metadata direction: \"" + d + "\" is not input or output");
     }
     if (input && topics.empty()) return Status::InvalidArgument("metadata topics is required for direction input");
     if (output && publish_topic.empty()) {

@@ -22,8 +22,10 @@ std::string JoinTrimmed(const std::string& list) {
     item.clear();
   };
   for (char c : list) {
-    if (c == ',') flush();
-    else item += c;
+    if (c == ',')
+      flush();
+    else
+      item += c;
   }
   flush();
   return out;
@@ -57,9 +59,11 @@ Status ReadAuth(const Metadata& md, KafkaOptions& o) {
     auto mechanism = SaslMechanism(md);
     if (!mechanism.ok()) return mechanism.status();
     o.sasl_mechanism = *mechanism;
-    for (auto [key, field] : {std::pair{"saslUsername", &o.sasl_username}, std::pair{"saslPassword", &o.sasl_password}}) {
+    for (auto [key, field] :
+         {std::pair{"saslUsername", &o.sasl_username}, std::pair{"saslPassword", &o.sasl_password}}) {
       *field = md.GetOr(key, "");
-      if (field->empty()) return Status::InvalidArgument(std::string("metadata ") + key + " is required with authType password");
+      if (field->empty())
+        return Status::InvalidArgument(std::string("metadata ") + key + " is required with authType password");
     }
     auto disable_tls = md.GetBool("disableTls", false);
     if (!disable_tls.ok()) return disable_tls.status();
@@ -75,26 +79,34 @@ Status ReadAuth(const Metadata& md, KafkaOptions& o) {
       return Status::Unimplemented("metadata authType " + *type + " is not supported by Ofn (use none or password)");
     }
   }
-  return Status::InvalidArgument("metadata authType: \"" + *type + "\" is not none, password, mtls, oidc, "
+  return Status::InvalidArgument("metadata authType: \"" + *type +
+                                 "\" is not none, password, mtls, oidc, "
                                  "oidc_private_key_jwt, awsiam or certificate");
 }
 
 void LogFromKafka(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
   // syslog levels: 0-3 errors, 4 warning, 5-6 notice/info, 7 debug.
   log::Fields fields = {{"client", rd_kafka_name(rk)}, {"facility", facility}};
-  if (level <= 3) log::Error(message, fields);
-  else if (level == 4) log::Warn(message, fields);
-  else if (level <= 6) log::Info(message, fields);
-  else log::Debug(message, fields);
+  if (level <= 3)
+    log::Error(message, fields);
+  else if (level == 4)
+    log::Warn(message, fields);
+  else if (level <= 6)
+    log::Info(message, fields);
+  else
+    log::Debug(message, fields);
 }
 
 // Error events repeat what the log already said (a failed connect, ...),
 // except these two.
 void ErrorFromKafka(rd_kafka_t* rk, int err, const char* reason, void*) {
   log::Fields fields = {{"client", rd_kafka_name(rk)}};
-  if (err == RD_KAFKA_RESP_ERR__FATAL) log::Error(reason, fields);
-  else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) log::Warn(reason, fields);
-  else log::Debug(reason, fields);
+  if (err == RD_KAFKA_RESP_ERR__FATAL)
+    log::Error(reason, fields);
+  else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+    log::Warn(reason, fields);
+  else
+    log::Debug(reason, fields);
 }
 
 Status Set(rd_kafka_conf_t* conf, const std::string& name, const std::string& value, std::string_view key) {

@@ -34,7 +34,7 @@ struct KafkaOptions {
   bool tls = false;  // password auth uses TLS unless disableTls
   std::string ca_cert;
   bool skip_verify = false;
-  bool oldest = false;  // initialOffset oldest: where a group without a committed offset starts
+  bool oldest = false;            // initialOffset oldest: where a group without a committed offset starts
   int64_t max_message_bytes = 0;  // 0: librdkafka's default
   std::chrono::milliseconds session_timeout{10000};
   std::chrono::milliseconds heartbeat_interval{3000};

@@ -94,9 +94,8 @@ Status Producer::Send(const std::string& topic, const std::string& value,
   const size_t key_size = key ? key->size() : 0;
   rd_kafka_resp_err_t err = rd_kafka_producev(
       rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-      RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_HEADERS(headers),
-      RD_KAFKA_V_OPAQUE(&delivery), RD_KAFKA_V_END);
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_KEY(key_data, key_size),
+      RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(&delivery), RD_KAFKA_V_END);
   if (err) {
     rd_kafka_headers_destroy(headers);  // only taken over on success
     return SendError(topic, err);
