@@ -178,7 +178,7 @@ void Deliverer::Work() {
     for (const auto& [k, v] : p.event.message.metadata) {
       if (!EqualsIgnoreCase(k, "Content-Length") && !EqualsIgnoreCase(k, "Content-Type")) req.headers.emplace_back(k, v);
     }
-    req.body = p.event.message.data;
+    req.body = p.event.body ? *p.event.body : p.event.message.data;
     auto resp = client_.Do(req);
 
     lk.lock();

@@ -30,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +55,9 @@ struct Event {
   EventKind kind = EventKind::kBinding;
   std::string route;  // "/orders"
   Message message;    // body = message.data; each metadata entry becomes a header
+  // Set: sent instead of message.data (a raw-payload envelope); the
+  // dead-letter topic still gets the message's own bytes.
+  std::optional<std::string> body;
   Ack ack;
   // Publishes the message to the dead-letter topic; null when there is none.
   std::function<Status(const Message&)> dead_letter;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 
+#include "common/encoding.h"
 #include "common/log.h"
 #include "common/uuid.h"
 
@@ -39,6 +40,7 @@ struct ComponentHost::Function {
   struct Route {
     std::string path;
     std::string dead_letter_topic;
+    bool raw = false;  // metadata rawPayload: the app gets a CloudEvent made around the bytes
   };
   std::mutex routes_mu;  // read by delivery threads
   bool routes_known = false;
@@ -55,6 +57,25 @@ namespace {
 std::string Key(const std::string& ns, const std::string& name) { return ns + "/" + name; }
 
 bool IsPubSub(std::string_view type) { return type.starts_with("pubsub."); }
+
+bool IsGoTrue(std::string_view v) { return v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True"; }
+
+// What Dapr delivers on a rawPayload subscription: a new CloudEvent around
+// the broker's bytes (dapr-fact-sheet §2.3), with a new id on every delivery.
+std::string RawEnvelope(const Message& m) {
+  Json ce = {{"id", NewUuid()},
+             {"specversion", "1.0"},
+             {"datacontenttype", "application/octet-stream"},
+             {"source", "Dapr"},
+             {"type", "com.dapr.event.sent"},
+             {"topic", m.topic},
+             {"pubsubname", m.metadata.count("pubsubName") ? m.metadata.at("pubsubName") : ""},
+             {"data_base64", enc::Base64Encode(m.data)}};
+  for (const char* k : {"traceid", "traceparent", "tracestate"}) {
+    if (auto it = m.metadata.find(k); it != m.metadata.end()) ce[k] = it->second;
+  }
+  return ce.dump();
+}
 
 // The route Dapr posts a binding's events to: its `route` metadata or its name.
 std::string BindingRoute(const ComponentSpec& spec) {
@@ -146,6 +167,7 @@ Result<std::string> ComponentHost::ApplyFunction(FunctionComponents function) {
       auto it = f->routes.find(e.message.metadata["pubsubName"] + "/" + e.message.topic);
       if (it == f->routes.end()) return;
       e.route = it->second.path;
+      if (it->second.raw) e.body = RawEnvelope(e.message);
       if (!it->second.dead_letter_topic.empty() && !e.dead_letter) {
         auto live = f->components.find(e.message.metadata["pubsubName"]);
         if (live != f->components.end() && live->second->component.pubsub) {
@@ -380,7 +402,12 @@ void ComponentHost::FetchRoutes(Function& fn, const Endpoint& endpoint) {
         }
         if (pubsub.empty() || topic.empty() || path.empty()) continue;
         if (!path.starts_with("/")) path = "/" + path;
-        routes[pubsub + "/" + topic] = Function::Route{path, s.value("deadLetterTopic", "")};
+        bool raw = false;
+        if (auto m = s.find("metadata"); m != s.end() && m->is_object()) {
+          auto v = m->find("rawPayload");
+          raw = v != m->end() && v->is_string() && IsGoTrue(v->get<std::string>());
+        }
+        routes[pubsub + "/" + topic] = Function::Route{path, s.value("deadLetterTopic", ""), raw};
       }
     }
   } else {

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "support/process.h"
 #include "support/scripted_http_server.h"
@@ -147,6 +148,29 @@ TEST_F(HostTest, EventsWaitAtZeroThenFollowTheRoutesTheAppDeclares) {
   ASSERT_EQ(bus_.published.size(), 1u) << "the dropped event went to the dead-letter topic";
   EXPECT_EQ(bus_.published[0].topic, "orders-dead");
   EXPECT_EQ(bus_.published[0].data, "poison");
+}
+
+TEST_F(HostTest, RawPayloadSubscriptionsGetACloudEventMadeAroundTheBytes) {
+  ScriptedHttpServer app([](const ScriptedHttpServer::Request& r, size_t) {
+    if (r.target == "/dapr/subscribe") {
+      return Json(R"([{"pubsubname":"bus","topic":"orders","route":"in","metadata":{"rawPayload":"true"}}])");
+    }
+    return Json("");
+  });
+  ASSERT_TRUE(host_.ApplyFunction(Subscriber()).ok());
+  host_.SetEndpoints("default/sub", {Endpoint{"sub-1", "127.0.0.1", app.port()}});
+  bus_.Push("orders", "not json");
+  ASSERT_TRUE(bus_.WaitForAcks(1));
+  auto reqs = app.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[1].target, "/in");
+  auto ce = nlohmann::json::parse(reqs[1].body);
+  EXPECT_EQ(ce["data_base64"], "bm90IGpzb24=");
+  EXPECT_EQ(ce["datacontenttype"], "application/octet-stream");
+  EXPECT_EQ(ce["type"], "com.dapr.event.sent");
+  EXPECT_EQ(ce["topic"], "orders");
+  EXPECT_EQ(ce["pubsubname"], "bus");
+  EXPECT_FALSE(ce["id"].get<std::string>().empty());
 }
 
 TEST_F(HostTest, EachFunctionReachesItsComponentsWithItsOwnToken) {

@@ -1,9 +1,10 @@
 // An Ofn async function built on the official SDK's DaprServer (HTTP), as an
-// OpenFunction Node function would be: it subscribes to $TOPIC on $PUBSUB,
-// serves on $PORT, and reaches the Dapr API at DAPR_HOST/DAPR_HTTP_PORT with
-// the DAPR_API_TOKEN the instance got (the SDK reads port and token from the
-// environment itself). Every delivery is appended to $EVENTS_FILE as one JSON
-// line {data, status, contentType, pubsubName, ce}.
+// OpenFunction Node function would be: it subscribes to $TOPIC on $PUBSUB (and
+// to $RAW_TOPIC with rawPayload, if set), serves on $PORT, and reaches the Dapr
+// API at DAPR_HOST/DAPR_HTTP_PORT with the DAPR_API_TOKEN the instance got (the
+// SDK reads port and token from the environment itself). Every delivery is
+// appended to $EVENTS_FILE as one JSON line {data, status, contentType,
+// pubsubName, ce}; each instance adds {ready, appId, hasToken} once started.
 //
 // Its answers exercise Dapr's status protocol: data {kind: "retry"} gets RETRY
 // on its first delivery (SUCCESS later), {kind: "drop"} always gets DROP; and
@@ -34,18 +35,24 @@ server.daprServer.getServer().use((req, _res, next) => {
 
 // Instances may be several: whether the RETRY was given is read from the file.
 const retried = () => existsSync(env.EVENTS_FILE) && readFileSync(env.EVENTS_FILE, "utf8").includes('"status":"RETRY"');
-await server.pubsub.subscribe(env.PUBSUB, env.TOPIC, async (data, headers) => {
+async function handle(data, headers) {
   let status = DaprPubSubStatusEnum.SUCCESS;
   if (data?.kind === "drop") status = DaprPubSubStatusEnum.DROP;
   if (data?.kind === "retry" && !retried()) status = DaprPubSubStatusEnum.RETRY;
+  let error;
   if (data?.kind === "forward") {
     // Through the app's own client, i.e. with its DAPR_API_TOKEN.
-    const r = await server.client.pubsub.publish(env.PUBSUB, env.TOPIC, { kind: "forwarded" });
-    if (r.error) status = DaprPubSubStatusEnum.RETRY;
+    error = (await server.client.pubsub.publish(env.PUBSUB, env.TOPIC, { kind: "forwarded" })).error?.message;
+    if (error) status = DaprPubSubStatusEnum.RETRY;
   }
-  record({ data, status, contentType: headers["content-type"], pubsubName: headers["pubsubname"], ce: envelopes.get(headers) });
+  const line = { data, status, contentType: headers["content-type"], pubsubName: headers["pubsubname"] };
+  record({ ...line, ce: envelopes.get(headers), error });
   return status;
-});
+}
+await server.pubsub.subscribe(env.PUBSUB, env.TOPIC, handle);
+// A raw subscription: Dapr wraps each broker message in a new CloudEvent whose
+// data_base64 the SDK decodes (fact sheet §2.3).
+if (env.RAW_TOPIC) await server.pubsub.subscribe(env.PUBSUB, env.RAW_TOPIC, handle, "", { rawPayload: true });
 
 // start() listens, then polls GET /v1.0/metadata until the sidecar answers.
 await server.start();

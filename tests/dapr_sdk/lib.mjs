@@ -2,6 +2,8 @@
 // condition with a deadline, a DaprClient for the test itself, and
 // `ofn apply` of manifests (run.sh exports OFN, OFN_DATA and the Dapr address).
 import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { DaprClient, CommunicationProtocolEnum } from "@dapr/dapr";
 
 export function check(cond, what) {
@@ -52,4 +54,55 @@ export function sdkError(e) {
     errorCode = undefined;
   }
   return { status: outer.status, errorCode, text: outer.error_msg };
+}
+
+// Applies an async Function `name` whose program is app.mjs (next to this
+// file), triggered by `topics` of the pubsub "bus"; `params` add to its
+// environment. Returns what the app recorded and the instances' logs.
+export function deployApp(name, topics, params = {}) {
+  const dir = mkdtempSync(join(process.env.OFN_DATA, "app-"));  // run.sh removes it
+  const events = join(dir, "events.jsonl");
+  const app = join(import.meta.dirname, "app.mjs");
+  const env = { EVENTS_FILE: events, PUBSUB: "bus", ...params };
+  apply(`apiVersion: core.openfunction.io/v1beta2
+kind: Function
+metadata:
+  name: ${name}
+  annotations:
+    ofn.io/readiness: tcp
+    ofn.io/retry-backoff: 10ms
+spec:
+  version: v1.0.0
+  image: example/${name}:v1
+  serving:
+    params:
+${Object.entries(env).map(([k, v]) => `      ${k}: ${JSON.stringify(v)}`).join("\n")}
+    triggers:
+      dapr:
+${topics.map((t) => `        - {name: bus, type: pubsub.ofn, topic: ${t}}`).join("\n")}
+    template:
+      containers:
+        - name: function
+          command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(app)}]
+`);
+  const lines = () => {
+    let text = "";
+    try {
+      text = readFileSync(events, "utf8");
+    } catch {
+      return [];
+    }
+    return text.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  };
+  const logs = () => {
+    const logDir = join(process.env.OFN_DATA, "logs/default", name);
+    let text = "";
+    try {
+      for (const f of readdirSync(logDir)) text += `--- ${f}\n` + readFileSync(join(logDir, f), "utf8");
+    } catch {
+      text = "(no instance log)";
+    }
+    return "recorded: " + JSON.stringify(lines()) + "\ninstance logs:\n" + text;
+  };
+  return { lines, logs };
 }

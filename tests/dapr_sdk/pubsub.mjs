@@ -3,40 +3,9 @@
 // GET /dapr/subscribe, POSTs CloudEvents to the SDK's route and acts on its
 // {"status"} answers. The test waits (with a deadline) until the app recorded
 // every event, and checks each arrived exactly once (the RETRY one twice).
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { apply, check, testClient, waitFor } from "./lib.mjs";
+import { check, deployApp, testClient, waitFor } from "./lib.mjs";
 
-const dir = mkdtempSync(join(tmpdir(), "ofn-sdk-app-"));
-const events = join(dir, "events.jsonl");
-const app = join(process.cwd(), "app.mjs");
-apply(`apiVersion: core.openfunction.io/v1beta2
-kind: Function
-metadata:
-  name: sdk-app
-  annotations:
-    ofn.io/readiness: tcp
-    ofn.io/retry-backoff: 10ms
-spec:
-  version: v1.0.0
-  image: example/sdk-app:v1
-  serving:
-    params:
-      EVENTS_FILE: ${events}
-      PUBSUB: bus
-      TOPIC: orders
-    triggers:
-      dapr:
-        - name: bus
-          type: pubsub.ofn
-          topic: orders
-    template:
-      containers:
-        - name: function
-          command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(app)}]
-`);
-
+const app = deployApp("sdk-app", ["orders"], { TOPIC: "orders" });
 const client = testClient();
 const show = (x) => JSON.stringify(x);
 
@@ -49,7 +18,7 @@ for (const bad of ["nope", "kv"]) {
 
 // What is published, and how each must reach the app: the data its callback
 // gets, the statuses it answers in order, and CloudEvent attributes.
-const sent = { type: "com.dapr.event.sent", source: "Dapr" };  // the token-less publisher has no app id
+const sent = { type: "com.dapr.event.sent" };  // source: the publisher's app id (the test's client has none)
 const cases = [
   { publish: "hello", statuses: ["SUCCESS"], ce: { ...sent, datacontenttype: "text/plain" } },
   ...Array.from({ length: 10 }, (_, i) => (
@@ -60,7 +29,7 @@ const cases = [
   { publish: { kind: "retry" }, statuses: ["RETRY", "SUCCESS"], ce: sent },
   { publish: { kind: "forward" }, statuses: ["SUCCESS"], ce: sent },
   // Published by the app with its token: the source is its app id.
-  { data: { kind: "forwarded" }, statuses: ["SUCCESS"], ce: { type: "com.dapr.event.sent", source: "sdk-app" } },
+  { data: { kind: "forwarded" }, statuses: ["SUCCESS"], ce: { ...sent, source: "sdk-app" } },
 ];
 for (const c of cases.filter((c) => "publish" in c)) {
   const r = await client.pubsub.publish("bus", "orders", c.publish);
@@ -68,33 +37,14 @@ for (const c of cases.filter((c) => "publish" in c)) {
 }
 const key = (c) => show("data" in c ? c.data : c.publish);
 
-const lines = () => {
-  let text = "";
-  try {
-    text = readFileSync(events, "utf8");
-  } catch {
-    return [];
-  }
-  return text.split("\n").filter(Boolean).map((l) => JSON.parse(l));
-};
 const settled = (ls) => {
   const done = new Set(ls.filter((l) => l.status === "SUCCESS" || l.status === "DROP").map((l) => show(l.data)));
   return ls.some((l) => l.ready) && cases.every((c) => done.has(key(c)));
 };
-const logs = () => {
-  const dir = join(process.env.OFN_DATA, "logs/default/sdk-app");
-  let text = "";
-  try {
-    for (const f of readdirSync(dir)) text += `--- ${f}\n` + readFileSync(join(dir, f), "utf8");
-  } catch {
-    text = "(no instance log)";
-  }
-  return "recorded: " + show(lines()) + "\ninstance logs:\n" + text;
-};
 const got = await waitFor("the app to record every event", () => {
-  const ls = lines();
+  const ls = app.lines();
   return settled(ls) && ls;
-}, logs, 30000);
+}, app.logs, 30000);
 
 for (const ready of got.filter((l) => l.ready)) {
   check(ready.appId === "sdk-app" && ready.hasToken, "the app's sidecar metadata with its token: " + show(ready));
@@ -107,7 +57,7 @@ for (const c of cases) {
   for (const l of seen) {
     const want = { specversion: "1.0", topic: "orders", pubsubname: "bus", ...c.ce };
     for (const [k, v] of Object.entries(want)) check(l.ce?.[k] === v, `${key(c)}: CloudEvent ${k} ${show(l.ce)}, want ${show(v)}`);
-    check(typeof l.ce.id === "string" && l.ce.id !== "", `${key(c)}: no CloudEvent id`);
+    for (const k of ["id", "source"]) check(typeof l.ce[k] === "string" && l.ce[k] !== "", `${key(c)}: no CloudEvent ${k}`);
     check((l.contentType ?? "").startsWith("application/cloudevents+json"), `${key(c)}: content-type ${l.contentType}`);
     check(l.pubsubName === "bus", `${key(c)}: the pubsubName header ${show(l.pubsubName)}`);
   }
@@ -117,5 +67,4 @@ for (const c of cases) {
 }
 const stray = deliveries.filter((l) => !cases.some((c) => key(c) === show(l.data)));
 check(stray.length === 0, "deliveries nobody published: " + show(stray));
-rmSync(dir, { recursive: true, force: true });
 console.log(`dapr sdk pubsub (DaprServer app): ok, ${deliveries.length} deliveries to ${got.length - deliveries.length} instance(s)`);
