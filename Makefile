@@ -63,6 +63,7 @@ bench: build
 	bash scripts/bootstrap.sh bench
 	bash bench/framework/run.sh
 	bash bench/platform/run.sh
+	bash bench/async/run.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(FUZZ_DIR)
