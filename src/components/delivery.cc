@@ -12,8 +12,11 @@ namespace ofn::components {
 namespace {
 
 // How long an event waits before going again after a call got no answer at
-// all; the instance is probably gone and the owner is replacing it.
-constexpr std::chrono::milliseconds kUnreachablePause{50};
+// all (the instance is probably gone and being replaced): short at first, so
+// a refused first connect costs little, doubling so a dead instance is not
+// hammered.
+constexpr RetryPolicy kUnreachable{.initial_backoff = std::chrono::milliseconds(2),
+                                   .max_backoff = std::chrono::milliseconds(200)};
 constexpr size_t kMaxWorkers = 512;
 
 }  // namespace
@@ -190,7 +193,7 @@ void Deliverer::Work() {
       log::Warn("event delivery got no answer", {{"function", options_.name},
                                                  {"instance", target->endpoint.id},
                                                  {"error", resp.status().message()}});
-      p.due = options_.clock->Now() + kUnreachablePause;
+      p.due = options_.clock->Now() + kUnreachable.Backoff(++p.unanswered);
       queue_.push_front(std::move(p));
       cv_.notify_one();
       continue;

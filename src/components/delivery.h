@@ -116,7 +116,8 @@ class Deliverer {
  private:
   struct Pending {
     Event event;
-    int failures = 0;
+    int failures = 0;    // answers that were failures
+    int unanswered = 0;  // calls that got no answer (not attempts)
     autoscaler::Clock::TimePoint due{};  // not before (backoff)
   };
   struct Target {
