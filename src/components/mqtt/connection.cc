@@ -146,12 +146,18 @@ void Connection::Run() {
       std::lock_guard lock(mu_);
       if (stopping_) break;
     }
-    bool may_read = options_.sink == nullptr || options_.sink->Ready();
+    // Ready runs on every turn: it also hands out what was read.
+    bool room = options_.sink == nullptr || options_.sink->Ready();
+    // Until the SUBACKs came, read regardless of room: a persistent session
+    // gets its queued messages before them, and pausing there would hold
+    // the SUBACK back behind messages that wait for the consumer (which
+    // waits for Start). What is read meanwhile goes to the sink all the same.
+    bool may_read = room || Handshaking();
     if (may_read) ignore_hangup_ = false;
     Clock::time_point now = Clock::now();
     // Connecting only makes sense when the session may be read: a CONNACK
     // comes with whatever the broker kept for a persistent session.
-    if (mosquitto_socket(mosq_) < 0 && may_read && now >= next_attempt_) Connect(now);
+    if (mosquitto_socket(mosq_) < 0 && room && now >= next_attempt_) Connect(now);
     if (session_up_) SendOutbox();
 
     int sock = mosquitto_socket(mosq_);
@@ -190,6 +196,10 @@ void Connection::Run() {
     mosquitto_disconnect(mosq_);
     mosquitto_loop_write(mosq_, 1);
   }
+}
+
+bool Connection::Handshaking() const {
+  return mosquitto_socket(mosq_) >= 0 && (!session_up_ || !pending_subacks_.empty());
 }
 
 void Connection::Connect(Clock::time_point now) {

@@ -1,7 +1,10 @@
 // Connection: one MQTT 3.1.1 client session (libmosquitto 2.0) run by a
 // thread of its own, instead of mosquitto_loop_start, so that the thread can
 // stop reading from the socket while the consumer is busy (see inbox.h for
-// why that is the only flow control libmosquitto 2.0 allows).
+// why that is the only flow control libmosquitto 2.0 allows). It never stops
+// while a session is being set up (CONNACK or a SUBACK outstanding): a
+// resumed persistent session gets its queued messages before the SUBACK, so
+// pausing then would never see the SUBACK; those messages all reach the sink.
 //
 // The thread connects, re-subscribes `filters` after every CONNACK (a clean
 // session forgets them, a persistent one gets them confirmed), reconnects
@@ -52,7 +55,9 @@ class MessageSink {
   virtual void Receive(Received message) = 0;
   // Called on every turn of the loop (at least once a second and after each
   // Wake): hand out what may be handed out, and answer whether the
-  // connection may read one more message from the socket.
+  // connection may read one more message from the socket (while a session
+  // is being set up the answer is overridden: it reads on until the last
+  // SUBACK).
   virtual bool Ready() = 0;
 };
 
@@ -97,6 +102,8 @@ class Connection {
   };
 
   void Run();
+  // A socket is open and its CONNACK or a SUBACK has not arrived yet.
+  bool Handshaking() const;
   void Connect(Clock::time_point now);
   void SendOutbox();
   void Finish(uint64_t id, Status status);

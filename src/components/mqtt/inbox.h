@@ -10,16 +10,23 @@
 // the only copy. What it does instead:
 //   - it reads at most `max_in_flight` messages ahead: the connection stops
 //     reading the socket while queued + handed-out messages reach that
-//     bound, so everything beyond stays unacknowledged at the broker;
+//     bound, so everything beyond stays unacknowledged at the broker.
+//     Except while a session is set up (connection.h): what a resumed
+//     persistent session sends before its SUBACK is all read and queued
+//     here, so the queue may then hold more than `max_in_flight` messages,
+//     bounded by what the broker queued for the session (mosquitto:
+//     max_queued_messages, 1000 by default, plus its in-flight window).
+//     Still at most `max_in_flight` are handed out un-acked;
 //   - kRetry puts the message back at the front and hands it out again (the
 //     host has already backed off), so it survives a failed or killed
 //     function instance; kSuccess and kDrop forget it.
 // At-least-once therefore holds across instance failures, retries and
 // reconnects (broker restarts included, as far as the broker keeps the
 // session: persistent sessions, cleanSession=false), but NOT across the end
-// of the subscription (its destruction or an `ofn server` crash): up to
-// `max_in_flight` messages read but not yet acked are lost then. Acking at the broker only after the
-// function answered would need a client library with manual acks.
+// of the subscription (its destruction or an `ofn server` crash): the
+// messages read but not yet acked (up to `max_in_flight`, or what a resumed
+// session sent before its SUBACK) are lost then. Acking at the broker only
+// after the function answered would need a client library with manual acks.
 //
 // Thread-safety: Add and Dispatch are called by the connection
 // thread; Held, Close and the Acks from any thread. The handler runs on the

@@ -337,6 +337,33 @@ TEST_F(MqttTest, MaxInFlightBoundsWhatIsReadAndTheRestStaysAtTheBroker) {
   EXPECT_EQ(rest.data(), (std::vector<std::string>{"m3", "m4", "m5"}));
 }
 
+TEST_F(MqttTest, ResumedSessionWithMoreQueuedThanMaxInFlightDeliversAllInOrder) {
+  auto pubsub = MakePubSub({{"consumerID", "resumer"}});
+  ASSERT_TRUE(pubsub);
+  Collector first(true);
+  Subscribe(*pubsub, "queued", first, 2).reset();  // creates the session, then leaves
+  constexpr size_t kCount = 200;
+  std::vector<std::string> sent;
+  for (size_t i = 0; i < kCount; ++i) {
+    sent.push_back("q" + std::to_string(i));
+    Publish(*pubsub, "queued", sent.back());
+  }
+
+  // Nothing is acked before Subscribe returns (as when the function only
+  // gets messages once its subscription is up), while mosquitto sends the
+  // queued messages ahead of the SUBACK: the subscribe must still complete.
+  Collector got(false);
+  auto sub = Subscribe(*pubsub, "queued", got, 2);
+  ASSERT_TRUE(sub);
+  for (size_t i = 0; i < kCount; ++i) {
+    ASSERT_TRUE(got.WaitFor(i + 1)) << "only " << i << " of " << kCount << " messages arrived";
+    got.ack(i, Outcome::kSuccess);
+  }
+  EXPECT_EQ(got.data(), sent);
+  EXPECT_LE(got.max_outstanding(), 2);
+  EXPECT_EQ(first.size(), 0u);
+}
+
 TEST_F(MqttTest, SubscribeToAnUnreachableBrokerFails) {
   ComponentSpec spec = Spec("pubsub.mqtt3", {});
   int port = broker_.port;

@@ -3,9 +3,10 @@
 // subscriptions and bindings.mqtt3 input use it.
 //
 // Backlog() is what this subscription holds: messages read and not yet
-// acked (queued + handed out), never more than max_in_flight. MQTT has no
-// way to ask the broker how many messages it keeps for a session, so what
-// waits at the broker is not counted.
+// acked (queued + handed out), at most max_in_flight except just after a
+// persistent session resumed (inbox.h: everything the broker sent before
+// the SUBACK is read). MQTT has no way to ask the broker how many messages
+// it keeps for a session, so what waits at the broker is not counted.
 //
 // Thread-safety: Backlog from any thread. The destructor closes the Inbox,
 // then stops the connection (clean DISCONNECT, persistent sessions and their
