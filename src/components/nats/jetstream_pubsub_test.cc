@@ -319,6 +319,25 @@ TEST_F(JetStreamTest, MaxInFlightBoundsUnackedMessagesAndBacklogCountsThem) {
   EXPECT_EQ(inbox.distinct_locked().size(), 12u);
 }
 
+TEST_F(JetStreamTest, BacklogDrainsInBatchesUpToMaxInFlight) {
+  auto pubsub = MustCreate();
+  ASSERT_TRUE(pubsub);
+  constexpr int kMessages = 2000;
+  for (int i = 0; i < kMessages; ++i) MustPublish(*pubsub, "backlog", "q" + std::to_string(i));
+  Inbox inbox;
+  auto start = Clock::now();
+  auto sub = MustSubscribe(*pubsub, "backlog", inbox, 64);
+  ASSERT_TRUE(sub);
+  ASSERT_TRUE(inbox.WaitForCount(kMessages));
+  // One pull request costs about 1 ms, so reading one message per request
+  // needs 2 s or more for this backlog.
+  auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+  EXPECT_LT(took, milliseconds(1500)) << kMessages << " messages took " << took.count() << " ms";
+  EXPECT_TRUE(BacklogIs(*sub, 0));
+  std::lock_guard<std::mutex> lock(inbox.mu());
+  EXPECT_EQ(inbox.distinct_locked().size(), static_cast<size_t>(kMessages));
+}
+
 TEST_F(JetStreamTest, SubscriptionsOfOneQueueGroupShareTheWork) {
   auto pubsub = MustCreate({{"queueGroupName", "workers"}});
   ASSERT_TRUE(pubsub);

@@ -13,6 +13,9 @@ namespace {
 // How long one pull request waits for a message. The destructor interrupts
 // it; after a server restart a new request goes out at the latest this late.
 constexpr int64_t kPollMs = 2000;
+// Most messages one request asks for: bounds how many libnats collects
+// before the first of them reaches the handler.
+constexpr size_t kMaxBatch = 256;
 // Pause after a failed fetch (server restarting, consumer gone, ...).
 constexpr std::chrono::milliseconds kErrorPause(250);
 
@@ -139,13 +142,35 @@ bool PullSubscription::PauseUnlessStopping(std::chrono::milliseconds pause) {
   return !in_flight_->cv.wait_for(lock, pause, [&] { return in_flight_->stopping; });
 }
 
+natsStatus PullSubscription::Fetch(natsMsgList* list, size_t free_slots) {
+  jsFetchRequest request;
+  jsFetchRequest_Init(&request);
+  request.Batch = static_cast<int>(std::min(free_slots, kMaxBatch));
+  request.NoWait = true;
+  request.Expires = kPollMs * 1'000'000;
+  // Answered at once with what is waiting. When nothing is, a 2.9+ server
+  // holds a no-wait request that has an expiry until the first message
+  // arrives; older ones answer "no messages" at once.
+  natsStatus s = natsSubscription_FetchRequest(list, sub_, &request);
+  if (s != NATS_NOT_FOUND && s != NATS_TIMEOUT) return s;
+  // Nothing came, or the server refused to queue the request behind others
+  // (a fast timeout): a request for one message is queued and answered as
+  // soon as one arrives.
+  if (Stopping() || natsConnection_Status(connection_->nc()) != NATS_CONN_STATUS_CONNECTED) return s;
+  return natsSubscription_Fetch(list, sub_, 1, kPollMs, nullptr);
+}
+
 void PullSubscription::Run() {
   std::string last_error;  // logged once until it changes or reading works again
   while (true) {
+    size_t free_slots = 0;
     {
       std::unique_lock<std::mutex> lock(in_flight_->mu);
       in_flight_->cv.wait(lock, [&] { return in_flight_->stopping || in_flight_->count < max_in_flight_; });
       if (in_flight_->stopping) return;
+      // Only this thread hands messages out, so at least this many slots
+      // are still free when the fetched messages are delivered.
+      free_slots = max_in_flight_ - in_flight_->count;
     }
     // While libnats reconnects, a pull request would only wait in its
     // buffer and reach the server late, pulling messages nobody waits for.
@@ -154,7 +179,7 @@ void PullSubscription::Run() {
       continue;
     }
     natsMsgList list{};
-    natsStatus s = natsSubscription_Fetch(&list, sub_, 1, kPollMs, nullptr);
+    natsStatus s = Fetch(&list, free_slots);
     if (s == NATS_OK) {
       last_error.clear();
       for (int i = 0; i < list.Count; ++i) Deliver(list.Msgs[i]);

@@ -6,12 +6,14 @@
 // where this one left off. Subscriptions sharing a durable share its
 // messages (Dapr's queue group).
 //
-// One thread reads: it asks the server for one message at a time while
-// fewer than `max_in_flight` are handed out and not acked, so with 1 the
-// handler sees the stream's order. Acks go straight to the message's reply
-// subject: kSuccess and kDrop ack, kRetry naks (delayed by ackWait when set,
-// like Dapr). After a server restart libnats resubscribes and reading
-// resumes; the consumer's state is in the server's store.
+// One thread reads: while fewer than `max_in_flight` are handed out and not
+// acked, it asks the server for as many as are free (a request costs about
+// a millisecond, so a backlog drains in batches), and when none are waiting
+// it waits for the first to arrive. With 1 the handler sees the stream's
+// order. Acks go straight to the message's reply subject: kSuccess and kDrop
+// ack, kRetry naks (delayed by ackWait when set, like Dapr). After a server
+// restart libnats resubscribes and reading resumes; the consumer's state is
+// in the server's store.
 //
 // Thread-safety: Backlog() may be called from any thread; Acks from any
 // thread, also after this object is gone. The destructor stops and joins the
@@ -57,6 +59,9 @@ class PullSubscription final : public Subscription {
                    std::string durable, size_t max_in_flight, std::chrono::nanoseconds nak_delay,
                    MessageHandler handler);
   void Run();
+  // Pulls up to `free_slots` messages that are waiting, or else waits up to
+  // kPollMs for the first one to arrive.
+  natsStatus Fetch(natsMsgList* list, size_t free_slots);
   void Deliver(natsMsg* msg);
   bool Stopping();
   // Waits `pause` unless stopping first; false when stopping.
