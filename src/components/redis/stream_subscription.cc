@@ -20,6 +20,10 @@ using std::chrono::milliseconds;
 
 // Short enough that the destructor never waits long on a blocked read.
 constexpr milliseconds kBlock{150};
+// How long a refill or an XACK waits to gather a batch (see WaitForSlots);
+// short against a handler's work, long against a Redis round trip.
+constexpr milliseconds kRefillWait{1};
+constexpr milliseconds kAckWait{1};
 constexpr milliseconds kMinBackoff{50};
 constexpr milliseconds kMaxBackoff{1000};
 constexpr size_t kPendingPage = 100;
@@ -44,10 +48,15 @@ struct StreamSubscription::State {
       Forget(id);  // pending at the server; redelivery may hand it out again
     } else {
       to_ack.push_back(id);
-      ack_cv.notify_one();
+      if (to_ack.size() == 1 || BatchOf(to_ack.size())) ack_cv.notify_one();
     }
-    slot_cv.notify_one();
+    // Wake the reader only where its wait conditions (WaitForSlots) can turn.
+    const size_t free = max_in_flight - in_flight;
+    if (free == 1 || BatchOf(free)) slot_cv.notify_one();
   }
+
+  // Half the window or more: worth a round trip of its own.
+  bool BatchOf(size_t n) const { return 2 * n >= max_in_flight; }
 
   // Unavailable only when the server could not be reached; an error reply
   // (the group or stream was deleted) leaves nothing to acknowledge.
@@ -102,13 +111,8 @@ class StreamSubscription::Reader {
     milliseconds backoff = kMinBackoff;
     bool failing = false;
     for (;;) {
-      size_t free = 0;
-      {
-        std::unique_lock lock(s_.mu);
-        s_.slot_cv.wait(lock, [&] { return s_.stopping || s_.in_flight < s_.max_in_flight; });
-        if (s_.stopping) return;
-        free = s_.max_in_flight - s_.in_flight;
-      }
+      const size_t free = WaitForSlots();
+      if (free == 0) return;  // stopping
       Status st = Step(free);
       if (st.ok()) {
         if (failing)
@@ -130,6 +134,20 @@ class StreamSubscription::Reader {
   }
 
  private:
+  // The number of slots to fill next; 0 when stopping. While entries are
+  // waiting at the server (the last read filled its COUNT) and some are in
+  // flight, refills are batched: half the window, or whatever is free after
+  // kRefillWait. Otherwise one round trip per freed slot would bound the
+  // rate. With nothing waiting, any free slot reads at once, so a trickle of
+  // events sees no added latency.
+  size_t WaitForSlots() {
+    std::unique_lock lock(s_.mu);
+    s_.slot_cv.wait(lock, [&] { return s_.stopping || s_.in_flight < s_.max_in_flight; });
+    auto batch = [&] { return s_.stopping || s_.BatchOf(s_.max_in_flight - s_.in_flight); };
+    if (more_waiting_ && !batch()) s_.slot_cv.wait_for(lock, kRefillWait, batch);
+    return s_.stopping ? 0 : s_.max_in_flight - s_.in_flight;
+  }
+
   // One round: set up after a (re)connect, redeliver when due, then read.
   Status Step(size_t free) {
     if (!conn_.connected() || conn_.generation() != ready_generation_) {
@@ -157,6 +175,7 @@ class StreamSubscription::Reader {
     }
     auto entries = ParseReadReply(reply->get());
     if (!entries.ok()) return entries.status();
+    more_waiting_ = entries->size() >= free;
     if (history) cursor_ = entries->empty() ? ">" : entries->back().id;
     return Hand(*entries).status();
   }
@@ -251,6 +270,7 @@ class StreamSubscription::Reader {
   Connection conn_;
   uint64_t ready_generation_ = 0;  // the connection generation the group and cursor are set up for
   std::string cursor_ = "0";       // an ID while re-reading our own pending entries, then ">"
+  bool more_waiting_ = false;      // the last read filled its COUNT: batch the next one
   Clock::time_point next_redeliver_;
 };
 
@@ -292,6 +312,9 @@ void StreamSubscription::AckLoop() {
   for (;;) {
     s.ack_cv.wait(lock, [&] { return s.stopping || !s.to_ack.empty(); });
     if (s.to_ack.empty()) return;
+    // Acks of a busy window come one by one; gather them into one XACK. The
+    // slots are free already, so only the server's view waits.
+    s.ack_cv.wait_for(lock, kAckWait, [&] { return s.stopping || s.BatchOf(s.to_ack.size()); });
     std::vector<std::string> batch = std::move(s.to_ack);
     s.to_ack.clear();
     lock.unlock();

@@ -7,13 +7,16 @@
 // re-reads the consumer's own pending entries (XREADGROUP ... 0), so a
 // restart of ofn or of Redis loses nothing, then reads new entries
 // (XREADGROUP ... BLOCK, a short block so stopping never waits long), never
-// more than the free in-flight slots. Every redeliverInterval it claims
+// more than the free in-flight slots. While a backlog waits at the server
+// and the window is busy, refills wait for half the window (or 1 ms), so a
+// drain costs a round trip per batch, not per event. Every redeliverInterval it claims
 // entries idle for processingTimeout or longer (XPENDING + XCLAIM): entries
 // whose Ack said kRetry, or that a dead consumer left behind. Entries this
 // process still holds (HeldEntries) are never handed out twice.
 //
 // Acks: kSuccess and kDrop queue an XACK for an acker thread with a second
-// connection, which retries with backoff until the server takes it; kRetry
+// connection, which sends them gathered (up to 1 ms or half a window) in one
+// XACK and retries with backoff until the server takes it; kRetry
 // leaves the entry pending. A slot frees as soon as Ack is called. After the
 // subscription is gone an Ack is a single best-effort XACK (kRetry: nothing).
 // Lost connections are re-established with backoff (50 ms doubling to 1 s).
