@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/go_bool.h"
+
 namespace ofn::autoscaler {
 namespace {
 
@@ -24,15 +26,6 @@ std::optional<int64_t> ParseInt64(std::string_view s) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
   return v;
-}
-
-// Go's strconv.ParseBool.
-std::optional<bool> ParseBool(std::string_view s) {
-  for (std::string_view t : {"1", "t", "T", "TRUE", "true", "True"})
-    if (s == t) return true;
-  for (std::string_view f : {"0", "f", "F", "FALSE", "false", "False"})
-    if (s == f) return false;
-  return std::nullopt;
 }
 
 // Collects every error, each prefixed with the full path of its field.
@@ -123,7 +116,7 @@ class Metadata {
   }
   bool Bool(const std::string& key) {
     if (!Has(key)) return false;
-    auto v = ParseBool(Get(key));
+    auto v = ParseGoBool(Get(key));
     if (!v) p_.Invalid(PathOf(key), "\"" + Get(key) + "\" is not a boolean");
     return v.value_or(false);
   }

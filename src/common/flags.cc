@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/go_bool.h"
+
 namespace ofn::flags {
 
 std::string ParsedArgs::Get(std::string_view name, std::string def) const {
@@ -33,20 +35,10 @@ const FlagSpec* FindShort(const std::vector<FlagSpec>& specs, char c) {
 }
 
 Status AddBool(ParsedArgs& out, const FlagSpec& spec, std::string_view value, std::string_view shown) {
-  // pflag's strconv.ParseBool spellings.
-  static const char* const kTrue[] = {"1", "t", "T", "true", "TRUE", "True"};
-  static const char* const kFalse[] = {"0", "f", "F", "false", "FALSE", "False"};
-  for (const char* t : kTrue) {
-    if (value == t) {
-      out.Add(spec.name, "true");
-      return Status::Ok();
-    }
-  }
-  for (const char* f : kFalse) {
-    if (value == f) {
-      out.Add(spec.name, "false");
-      return Status::Ok();
-    }
+  // pflag reads booleans with Go's strconv.ParseBool.
+  if (auto b = ParseGoBool(value)) {
+    out.Add(spec.name, *b ? "true" : "false");
+    return Status::Ok();
   }
   return Status::InvalidArgument("invalid argument \"" + std::string(value) + "\" for \"" + std::string(shown) +
                                  "\" flag: expected true or false");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/encoding.h"
+#include "common/go_bool.h"
 #include "ofn/http_request.h"  // EqualsIgnoreCase
 
 namespace ofn::components {
@@ -305,14 +306,6 @@ bool IsBinaryContentType(std::string_view content_type) {
 }
 bool IsStringContentType(std::string_view content_type) {
   return enc::ToLower(content_type).starts_with("text/") || HasBaseType(content_type, "application/xml");
-}
-
-std::optional<bool> ParseGoBool(std::string_view text) {
-  for (std::string_view t : {"1", "t", "T", "TRUE", "true", "True"})
-    if (text == t) return true;
-  for (std::string_view f : {"0", "f", "F", "FALSE", "false", "False"})
-    if (text == f) return false;
-  return std::nullopt;
 }
 
 Result<bool> IsRawPayload(const std::map<std::string, std::string>& metadata) {

@@ -28,11 +28,8 @@ bool IsJsonContentType(std::string_view content_type);
 bool IsBinaryContentType(std::string_view content_type);
 bool IsStringContentType(std::string_view content_type);
 
-// Go's strconv.ParseBool: 1/t/T/TRUE/true/True and 0/f/F/FALSE/false/False.
-std::optional<bool> ParseGoBool(std::string_view text);
-
 // Publish metadata "rawPayload": true publishes the body without an envelope.
-// Absent or empty is false; anything ParseGoBool rejects is an
+// Absent or empty is false; anything Go's ParseBool rejects is an
 // InvalidArgument naming the key.
 Result<bool> IsRawPayload(const std::map<std::string, std::string>& metadata);
 

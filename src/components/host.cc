@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "common/encoding.h"
+#include "common/go_bool.h"
 #include "common/log.h"
 #include "common/uuid.h"
 
@@ -57,8 +58,6 @@ namespace {
 std::string Key(const std::string& ns, const std::string& name) { return ns + "/" + name; }
 
 bool IsPubSub(std::string_view type) { return type.starts_with("pubsub."); }
-
-bool IsGoTrue(std::string_view v) { return v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True"; }
 
 // What Dapr delivers on a rawPayload subscription: a new CloudEvent around
 // the broker's bytes (dapr-fact-sheet §2.3), with a new id on every delivery.
@@ -405,7 +404,7 @@ void ComponentHost::FetchRoutes(Function& fn, const Endpoint& endpoint) {
         bool raw = false;
         if (auto m = s.find("metadata"); m != s.end() && m->is_object()) {
           auto v = m->find("rawPayload");
-          raw = v != m->end() && v->is_string() && IsGoTrue(v->get<std::string>());
+          raw = v != m->end() && v->is_string() && ParseGoBool(v->get<std::string>()).value_or(false);
         }
         routes[pubsub + "/" + topic] = Function::Route{path, s.value("deadLetterTopic", ""), raw};
       }

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "common/duration.h"
+#include "common/go_bool.h"
 
 namespace ofn::components {
 
@@ -40,10 +41,7 @@ Status Bad(std::string_view name, std::string_view value, std::string_view want)
 Result<bool> Metadata::GetBool(std::string_view name, bool fallback) const {
   auto v = Get(name);
   if (!v) return fallback;
-  for (const char* t : {"1", "t", "T", "TRUE", "true", "True"})
-    if (*v == t) return true;
-  for (const char* f : {"0", "f", "F", "FALSE", "false", "False"})
-    if (*v == f) return false;
+  if (auto b = ParseGoBool(*v)) return *b;
   return Bad(name, *v, "a boolean (true or false)");
 }
 

@@ -79,6 +79,23 @@ class Async : public ServerTest {
   }
 
   std::string Events() const { return dir_.Sub("events.txt"); }
+
+  // librdkafka's mock Kafka cluster as a process, and its bootstrap address
+  // (empty, with a test failure, if it did not start).
+  std::pair<std::unique_ptr<Process>, std::string> StartKafkaMock(std::vector<std::string> args) {
+    ProcessOptions o{.argv = {OFN_KAFKA_MOCK}, .output_file = dir_.Sub("kafka.log")};
+    o.argv.insert(o.argv.end(), args.begin(), args.end());
+    auto mock = Process::Start(o);
+    EXPECT_TRUE(mock.ok()) << mock.status().ToString();
+    if (!mock.ok()) return {nullptr, ""};
+    for (auto d = After(10s); std::chrono::steady_clock::now() < d;) {
+      std::string out = (*mock)->Output();
+      if (out.find('\n') != std::string::npos) return {std::move(*mock), out.substr(0, out.find('\n'))};
+      std::this_thread::sleep_for(10ms);
+    }
+    ADD_FAILURE() << "ofn-kafka-mock printed no address: " << (*mock)->Output();
+    return {std::move(*mock), ""};
+  }
 };
 
 // A subscriber of `topic` on component `bus` (spec given), recording events.
@@ -233,14 +250,7 @@ TEST_F(Async, ServerRestartResumesTheConsumerGroupWhereItWas) {
 }
 
 TEST_F(Async, KafkaSamplesRunWithOnlyTheBrokerAddressChanged) {
-  auto mock = Process::Start({.argv = {OFN_KAFKA_MOCK, "sample-topic"}, .output_file = dir_.Sub("kafka.log")});
-  ASSERT_TRUE(mock.ok());
-  std::string bootstrap;
-  for (auto d = After(10s); bootstrap.empty() && std::chrono::steady_clock::now() < d;) {
-    std::string out = (*mock)->Output();
-    if (out.find('\n') != std::string::npos) bootstrap = out.substr(0, out.find('\n'));
-    std::this_thread::sleep_for(10ms);
-  }
+  auto [mock, bootstrap] = StartKafkaMock({"sample-topic"});
   ASSERT_FALSE(bootstrap.empty());
   std::string input = Replace(Sample("bindings/kafka-input/kafka-input.yaml"), "kafka-server-kafka-brokers:9092", bootstrap);
   input = Replace(input, "    template:", "    params:\n      OFN_EXAMPLE_EVENTS_FILE: " + Events() + "\n    template:");
@@ -257,15 +267,7 @@ TEST_F(Async, KafkaSamplesRunWithOnlyTheBrokerAddressChanged) {
 }
 
 TEST_F(Async, PubSubSubscriberSampleOnKafkaGetsWhatTheProducersComponentPublishes) {
-  auto mock = Process::Start({.argv = {OFN_KAFKA_MOCK, "--partitions", "3", "sample-topic"},
-                              .output_file = dir_.Sub("kafka.log")});
-  ASSERT_TRUE(mock.ok());
-  std::string bootstrap;
-  for (auto d = After(10s); bootstrap.empty() && std::chrono::steady_clock::now() < d;) {
-    std::string out = (*mock)->Output();
-    if (out.find('\n') != std::string::npos) bootstrap = out.substr(0, out.find('\n'));
-    std::this_thread::sleep_for(10ms);
-  }
+  auto [mock, bootstrap] = StartKafkaMock({"--partitions", "3", "sample-topic"});
   ASSERT_FALSE(bootstrap.empty());
   std::string sub = Replace(Sample("pubsub/subscriber/function-subscriber.yaml"), "kafka-server-kafka-brokers:9092",
                             bootstrap);
