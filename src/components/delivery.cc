@@ -179,7 +179,11 @@ void Deliverer::Work() {
     req.headers.emplace_back("Content-Type", p.event.kind == EventKind::kPubSub ? "application/cloudevents+json"
                                                                                  : "application/json");
     for (const auto& [k, v] : p.event.message.metadata) {
-      if (!EqualsIgnoreCase(k, "Content-Length") && !EqualsIgnoreCase(k, "Content-Type")) req.headers.emplace_back(k, v);
+      // Broker metadata comes from whoever published: what cannot be a header is left out.
+      if (!EqualsIgnoreCase(k, "Content-Length") && !EqualsIgnoreCase(k, "Content-Type") &&
+          net::IsSendableHeader(k, v)) {
+        req.headers.emplace_back(k, v);
+      }
     }
     req.body = p.event.body ? *p.event.body : p.event.message.data;
     auto resp = client_.Do(req);
@@ -187,8 +191,9 @@ void Deliverer::Work() {
     lk.lock();
     --target->in_flight;
     --stats_.in_flight;
-    if (!resp.ok() && resp.status().code() != StatusCode::kDeadlineExceeded) {
-      // No answer: not an attempt. Back to the front, after a short pause.
+    if (!resp.ok() && resp.status().code() == StatusCode::kUnavailable) {
+      // Not reached (refused, reset, gone): not an attempt. Back to the
+      // front, after a short pause. A timeout or a malformed answer is one.
       ++stats_.unreachable;
       log::Warn("event delivery got no answer", {{"function", options_.name},
                                                  {"instance", target->endpoint.id},

@@ -111,6 +111,24 @@ TEST(DelivererTest, PostsTheEventTheWayDaprDoesAndAcksOnSuccess) {
   EXPECT_EQ(d.Stats().delivered, 1u);
 }
 
+TEST(DelivererTest, MetadataThatCannotBeAHeaderIsLeftOut) {
+  ScriptedHttpServer app([](const auto&, size_t) { return Json(""); });
+  Acks acks;
+  Deliverer d({.name = "default/f"});
+  d.SetEndpoints({At(app)});
+  Event e = PubSubEvent("x", acks.Make());
+  e.message.metadata["evil"] = "a\r\nX-Injected: 1";
+  e.message.metadata["bad name"] = "v";
+  e.message.metadata["__key"] = "k1";
+  d.Submit(std::move(e));
+  ASSERT_TRUE(acks.WaitFor(1));
+  EXPECT_EQ(acks.outcomes()[0], Outcome::kSuccess) << "delivered, not stuck retrying";
+  auto r = app.requests().at(0);
+  EXPECT_EQ(r.header("__key"), "k1");
+  EXPECT_EQ(r.header("evil"), "<absent>");
+  EXPECT_EQ(r.header("X-Injected"), "<absent>");
+}
+
 TEST(DelivererTest, RetriesWithBackoffThenDeadLetters) {
   autoscaler::FakeClock clock;
   std::atomic<int> calls{0};

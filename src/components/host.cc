@@ -390,7 +390,10 @@ void ComponentHost::FetchRoutes(Function& fn, const Endpoint& endpoint) {
   std::map<std::string, Function::Route> routes;
   if (resp.ok() && resp->status == 200) {
     Json list = Json::parse(resp->body.empty() ? std::string("[]") : resp->body, nullptr, false);
-    if (list.is_array()) {
+    if (!list.is_array()) {
+      log::Warn("GET /dapr/subscribe answered something other than a JSON array; pub/sub events go to /<topic>",
+                {{"function", fn.config.key()}, {"body", resp->body.substr(0, 200)}});
+    } else {
       for (const auto& s : list) {
         if (!s.is_object()) continue;
         std::string pubsub = s.value("pubsubname", ""), topic = s.value("topic", "");

@@ -86,6 +86,11 @@ std::string ParsedUrl::HostHeader() const {
   return h;
 }
 
+bool IsSendableHeader(std::string_view name, std::string_view value) {
+  // CR/LF in a value would let it smuggle extra headers or a second request.
+  return IsToken(name) && value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
 Result<ParsedUrl> ParseUrl(std::string_view url) {
   auto bad = [&](const std::string& why) { return Status::InvalidArgument("invalid URL " + ShowUrl(url) + ": " + why); };
   constexpr std::string_view kHttp = "http://";
@@ -391,8 +396,7 @@ Status ValidateRequest(const ClientRequest& req) {
   if (!IsToken(req.method)) return Status::InvalidArgument("invalid HTTP method \"" + req.method + "\"");
   for (const auto& [k, v] : req.headers) {
     if (!IsToken(k)) return Status::InvalidArgument("invalid header name \"" + k + "\"");
-    // CR/LF in a value would let it smuggle extra headers or a second request.
-    if (v.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+    if (!IsSendableHeader(k, v)) {
       return Status::InvalidArgument("header \"" + k + "\" has a line break or NUL in its value");
     }
   }

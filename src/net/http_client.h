@@ -37,6 +37,10 @@ struct ParsedUrl {
   std::string HostHeader() const;
 };
 
+// True when the client can send this header as is: the name is an HTTP
+// token and the value has no CR, LF or NUL.
+bool IsSendableHeader(std::string_view name, std::string_view value);
+
 // Splits an http:// URL. https:// and anything malformed are errors naming the URL.
 Result<ParsedUrl> ParseUrl(std::string_view url);
 
