@@ -513,13 +513,6 @@ std::string ComponentHost::Token(const std::string& key) {
   return it == functions_.end() ? std::string() : it->second->token;
 }
 
-void ComponentHost::Wake() {
-  std::lock_guard lk(mu_);
-  for (auto& [key, fn] : functions_) {
-    if (fn->deliverer) fn->deliverer->Wake();
-  }
-}
-
 std::string ComponentHost::Metrics() {
   std::lock_guard lk(mu_);
   std::string out =

@@ -108,8 +108,6 @@ class ComponentHost {
   std::string Problems(const std::string& key);
   // Prometheus text: per-function delivery outcomes.
   std::string Metrics();
-  // Wakes the Deliverers (tests that move a fake clock).
-  void Wake();
 
  private:
   struct Live;       // one created component
