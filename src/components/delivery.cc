@@ -1,10 +1,9 @@
 #include "components/delivery.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 
 #include "common/log.h"
+#include "common/uuid.h"
 #include "ofn/http_request.h"
 
 namespace ofn::components {
@@ -25,22 +24,6 @@ std::chrono::milliseconds RetryPolicy::Backoff(int failures) const {
   auto d = initial_backoff;
   for (int i = 1; i < failures && d < max_backoff; ++i) d *= 2;
   return std::min(d, max_backoff);
-}
-
-Verdict Judge(EventKind kind, int status, std::string_view body) {
-  const bool ok = status >= 200 && status < 300;
-  if (kind == EventKind::kBinding) return ok ? Verdict::kSuccess : Verdict::kRetry;
-  if (status == 404) return Verdict::kDrop;
-  if (!ok) return Verdict::kRetry;
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (!j.is_object()) return Verdict::kSuccess;  // empty or not JSON: Dapr acks
-  auto it = j.find("status");
-  if (it == j.end() || !it->is_string()) return Verdict::kSuccess;
-  std::string s = it->get<std::string>();
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (s.empty() || s == "SUCCESS") return Verdict::kSuccess;
-  if (s == "DROP") return Verdict::kDrop;
-  return Verdict::kRetry;  // RETRY, and any status Dapr does not know
 }
 
 Deliverer::Deliverer(Options options)
@@ -172,51 +155,150 @@ void Deliverer::Work() {
     lk.unlock();
 
     if (options_.prepare) options_.prepare(p.event);
-    net::ClientRequest req;
-    req.method = "POST";
-    req.url = "http://" + target->endpoint.host + ":" + std::to_string(target->endpoint.port) + p.event.route;
-    req.timeout = options_.call_timeout;
-    req.headers.emplace_back("Content-Type", p.event.kind == EventKind::kPubSub ? "application/cloudevents+json"
-                                                                                 : "application/json");
-    for (const auto& [k, v] : p.event.message.metadata) {
+    std::vector<Pending> batch;
+    size_t bulk = p.event.kind == EventKind::kPubSub ? p.event.bulk : 0;
+    batch.push_back(std::move(p));
+    if (bulk > 1) {
+      lk.lock();
+      TakeSameSubscription(batch.front(), bulk - 1, &batch);
+      lk.unlock();
+      if (options_.prepare) {
+        for (size_t i = 1; i < batch.size(); ++i) options_.prepare(batch[i].event);
+      }
+    }
+    Call(std::move(batch), *target, lk);
+  }
+}
+
+void Deliverer::TakeSameSubscription(const Pending& first, size_t max, std::vector<Pending>* batch) {
+  auto pubsub = [](const Message& msg) {
+    auto it = msg.metadata.find("pubsubName");
+    return it == msg.metadata.end() ? std::string() : it->second;
+  };
+  // Copies: `first` lives in `batch`, which grows.
+  const std::string topic = first.event.message.topic, name = pubsub(first.event.message);
+  auto now = options_.clock->Now();
+  size_t taken = 0;
+  for (auto it = queue_.begin(); it != queue_.end() && taken < max;) {
+    const Event& e = it->event;
+    if (it->due <= now && e.kind == EventKind::kPubSub && e.message.topic == topic && pubsub(e.message) == name) {
+      batch->push_back(std::move(*it));
+      it = queue_.erase(it);
+      ++taken;
+    } else {
+      ++it;
+    }
+  }
+  stats_.in_flight += taken;
+}
+
+void Deliverer::Call(std::vector<Pending> batch, Target& target, std::unique_lock<std::mutex>& lk) {
+  const Event& first = batch.front().event;
+  const bool bulk = first.bulk > 1 && first.kind == EventKind::kPubSub;
+  net::ClientRequest req;
+  req.method = "POST";
+  req.url = "http://" + target.endpoint.host + ":" + std::to_string(target.endpoint.port) + first.route;
+  req.timeout = options_.call_timeout;
+
+  // A bulk call carries the events that can be written into its body; the
+  // others are dropped as Dapr does with an event it cannot parse.
+  std::vector<Verdict> verdicts(batch.size(), Verdict::kRetry);
+  std::vector<BulkEntry> entries;
+  std::vector<size_t> carried;  // batch index of each entry
+  if (bulk) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const Event& e = batch[i].event;
+      if (!e.raw && !IsJsonObject(e.message.data)) {
+        verdicts[i] = Verdict::kDrop;
+        continue;
+      }
+      entries.push_back(BulkEntry{"", &e.message, e.raw});
+      carried.push_back(i);
+    }
+    if (entries.empty()) {
+      lk.lock();
+      --target.in_flight;
+      Settle(std::move(batch), verdicts, "not a JSON CloudEvent: a bulk subscriber cannot take it", lk);
+      return;
+    }
+    {
+      std::lock_guard idl(mu_);
+      for (auto& e : entries) e.entry_id = std::to_string(++next_entry_);
+    }
+    auto pubsub = first.message.metadata.find("pubsubName");
+    req.headers.emplace_back("Content-Type", "application/json");
+    req.body = BulkBody(NewUuid(), first.message.topic,
+                        pubsub != first.message.metadata.end() ? pubsub->second : "", entries);
+  } else {
+    req.headers.emplace_back("Content-Type", first.kind == EventKind::kPubSub ? "application/cloudevents+json"
+                                                                              : "application/json");
+    for (const auto& [k, v] : first.message.metadata) {
       // Broker metadata comes from whoever published: what cannot be a header is left out.
       if (!EqualsIgnoreCase(k, "Content-Length") && !EqualsIgnoreCase(k, "Content-Type") &&
           net::IsSendableHeader(k, v)) {
         req.headers.emplace_back(k, v);
       }
     }
-    req.body = p.event.body ? *p.event.body : p.event.message.data;
-    auto resp = client_.Do(req);
+    req.body = first.raw ? RawEnvelope(first.message) : first.message.data;
+  }
+  auto resp = client_.Do(req);
 
-    lk.lock();
-    --target->in_flight;
-    --stats_.in_flight;
-    if (!resp.ok() && resp.status().code() == StatusCode::kUnavailable) {
-      // Not reached (refused, reset, gone): not an attempt. Back to the
-      // front, after a short pause. A timeout or a malformed answer is one.
-      ++stats_.unreachable;
-      log::Warn("event delivery got no answer", {{"function", options_.name},
-                                                 {"instance", target->endpoint.id},
-                                                 {"error", resp.status().message()}});
-      p.due = options_.clock->Now() + kUnreachable.Backoff(++p.unanswered);
-      queue_.push_front(std::move(p));
-      cv_.notify_one();
-      continue;
+  lk.lock();
+  --target.in_flight;
+  if (!resp.ok() && resp.status().code() == StatusCode::kUnavailable) {
+    // Not reached (refused, reset, gone): not an attempt. Back to the
+    // front, in order, after a short pause. A timeout or a malformed answer is one.
+    ++stats_.unreachable;
+    stats_.in_flight -= batch.size();
+    log::Warn("event delivery got no answer", {{"function", options_.name},
+                                               {"instance", target.endpoint.id},
+                                               {"error", resp.status().message()}});
+    auto now = options_.clock->Now();
+    for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+      it->due = now + kUnreachable.Backoff(++it->unanswered);
+      queue_.push_front(std::move(*it));
     }
-    Verdict verdict = resp.ok() ? Judge(p.event.kind, resp->status, resp->body) : Verdict::kRetry;
-    std::string reason = resp.ok() ? "status " + std::to_string(resp->status) : resp.status().message();
-    if (verdict == Verdict::kRetry && p.failures + 1 < options_.retry.max_attempts) {
+    cv_.notify_one();
+    return;
+  }
+  ++stats_.calls;
+  std::string reason = resp.ok() ? "status " + std::to_string(resp->status) : resp.status().message();
+  if (!resp.ok()) {
+    for (size_t i : carried) verdicts[i] = Verdict::kRetry;
+    if (!bulk) verdicts[0] = Verdict::kRetry;
+  } else if (bulk) {
+    auto judged = JudgeBulk(resp->status, resp->body, entries);
+    for (size_t k = 0; k < carried.size(); ++k) verdicts[carried[k]] = judged[k];
+  } else {
+    verdicts[0] = Judge(first.kind, resp->status, resp->body);
+  }
+  Settle(std::move(batch), verdicts, reason, lk);
+}
+
+void Deliverer::Settle(std::vector<Pending> batch, const std::vector<Verdict>& verdicts, const std::string& reason,
+                       std::unique_lock<std::mutex>& lk) {
+  stats_.in_flight -= batch.size();
+  auto now = options_.clock->Now();
+  std::vector<size_t> done;
+  // Backwards, so that events going back to the front keep their order.
+  for (size_t i = batch.size(); i-- > 0;) {
+    Pending& p = batch[i];
+    if (verdicts[i] == Verdict::kRetry && p.failures + 1 < options_.retry.max_attempts) {
       ++p.failures;
       ++stats_.retried;
-      p.due = options_.clock->Now() + options_.retry.Backoff(p.failures);
+      p.due = now + options_.retry.Backoff(p.failures);
       queue_.push_front(std::move(p));
-      cv_.notify_one();
-      continue;
+    } else {
+      done.push_back(i);
     }
-    lk.unlock();
-    Finish(std::move(p), verdict, std::move(reason));
-    lk.lock();
   }
+  if (done.size() < batch.size()) cv_.notify_one();
+  if (done.empty()) return;
+  lk.unlock();
+  for (auto it = done.rbegin(); it != done.rend(); ++it) {
+    Finish(std::move(batch[*it]), verdicts[*it], reason);
+  }
+  lk.lock();
 }
 
 void Deliverer::Finish(Pending p, Verdict verdict, std::string reason) {

@@ -4,7 +4,8 @@
 // The component host submits each message a binding or subscription read,
 // with the Ack that answers the broker. The Deliverer queues it, POSTs it to
 // the least-busy instance that has a free slot (at most `per_instance` calls
-// in flight per instance), reads the answer the Dapr way, and then:
+// in flight per instance), reads the answer the Dapr way (app_callback.h),
+// and then, for each event:
 //   success            -> Ack(kSuccess)
 //   retry / failure    -> again after an exponential backoff, on any instance,
 //                         until `max_attempts` answers were failures; then the
@@ -13,7 +14,13 @@
 //   drop (DROP, 404)   -> dead-letter topic if any, else Ack(kDrop)
 // A call that never got an answer (instance gone, connection refused) is not
 // an attempt: the event waits for an instance and goes again, so killing an
-// instance mid-stream loses nothing. While events wait and no instance
+// instance mid-stream loses nothing.
+// A pub/sub route that takes bulk deliveries (Dapr's bulkSubscribe) gets the
+// events of its subscription that are ready when a slot frees, up to its
+// maximum, in one call; unlike Dapr, Ofn never waits to fill a batch, so a
+// lone event goes at once and batches form only while the instance is busy.
+// An event that is not a JSON object cannot travel in a bulk call and is
+// dropped as Dapr does (dead-letter topic if any). While events wait and no instance
 // exists, `on_demand` is called so the owner can start one at once.
 // Destroying the Deliverer answers every event it still holds with kRetry
 // (the broker keeps them).
@@ -30,12 +37,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "autoscaler/clock.h"
+#include "components/app_callback.h"
 #include "components/pubsub.h"
 #include "net/http_client.h"
 
@@ -49,23 +56,19 @@ struct RetryPolicy {
   std::chrono::milliseconds Backoff(int failures) const;
 };
 
-enum class EventKind { kBinding, kPubSub };
-
 struct Event {
   EventKind kind = EventKind::kBinding;
   std::string route;  // "/orders"
   Message message;    // body = message.data; each metadata entry becomes a header
-  // Set: sent instead of message.data (a raw-payload envelope); the
-  // dead-letter topic still gets the message's own bytes.
-  std::optional<std::string> body;
+  // A rawPayload subscription: the app gets a CloudEvent made around the
+  // bytes; the dead-letter topic still gets the message's own bytes.
+  bool raw = false;
+  // > 1: the route takes bulk calls of up to this many events.
+  size_t bulk = 0;
   Ack ack;
   // Publishes the message to the dead-letter topic; null when there is none.
   std::function<Status(const Message&)> dead_letter;
 };
-
-// How an app's answer is read (fact sheet §2.3 for pub/sub, §2.4 for bindings).
-enum class Verdict { kSuccess, kRetry, kDrop };
-Verdict Judge(EventKind kind, int status, std::string_view body);
 
 struct Endpoint {
   std::string id;  // the instance's name, for logs
@@ -79,7 +82,8 @@ struct DeliveryStats {
   uint64_t dead_lettered = 0;  // published to a dead-letter topic
   uint64_t dropped = 0;        // acked without success and without a dead-letter topic
   uint64_t unreachable = 0;    // calls that got no answer (not attempts)
-  uint64_t in_flight = 0;
+  uint64_t calls = 0;          // HTTP calls answered (a bulk call carries many events)
+  uint64_t in_flight = 0;      // events
   uint64_t queued = 0;         // waiting for a slot or for their backoff
 };
 
@@ -128,6 +132,14 @@ class Deliverer {
   void Work();
   // Under mu_: the next event whose backoff is over and an instance with room.
   bool TakeReady(Pending* out, std::shared_ptr<Target>* target);
+  // Under mu_: up to `max` more ready events of `first`'s subscription.
+  void TakeSameSubscription(const Pending& first, size_t max, std::vector<Pending>* batch);
+  // One call for `batch` (one event, or a bulk); then each event settles.
+  // Called with `lk` released; returns with it held.
+  void Call(std::vector<Pending> batch, Target& target, std::unique_lock<std::mutex>& lk);
+  // Under mu_ (released while acking): requeue or finish each event.
+  void Settle(std::vector<Pending> batch, const std::vector<Verdict>& verdicts, const std::string& reason,
+              std::unique_lock<std::mutex>& lk);
   void Finish(Pending p, Verdict verdict, std::string reason);
   void SpawnWorkerIfNeeded();  // under mu_
   // Under mu_: true once per stretch of "events wait, no instance".
@@ -145,6 +157,7 @@ class Deliverer {
   size_t idle_workers_ = 0;
   DeliveryStats stats_;
   bool demand_signalled_ = false;
+  uint64_t next_entry_ = 0;  // bulk entry ids
 };
 
 }  // namespace ofn::components

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -63,26 +65,6 @@ Endpoint At(const ScriptedHttpServer& s, std::string id = "i1") { return Endpoin
 
 ScriptedHttpServer::Reply Json(std::string_view body) {
   return {ScriptedHttpServer::Response(200, "OK", body, "Content-Type: application/json\r\n")};
-}
-
-TEST(JudgeTest, PubSubAnswersFollowDapr) {
-  EXPECT_EQ(Judge(EventKind::kPubSub, 200, ""), Verdict::kSuccess);
-  EXPECT_EQ(Judge(EventKind::kPubSub, 204, "not json"), Verdict::kSuccess);
-  EXPECT_EQ(Judge(EventKind::kPubSub, 200, R"({"status":"SUCCESS"})"), Verdict::kSuccess);
-  EXPECT_EQ(Judge(EventKind::kPubSub, 200, R"({"status":""})"), Verdict::kSuccess);
-  EXPECT_EQ(Judge(EventKind::kPubSub, 200, R"({"status":"RETRY"})"), Verdict::kRetry);
-  EXPECT_EQ(Judge(EventKind::kPubSub, 200, R"({"status":"DROP"})"), Verdict::kDrop);
-  EXPECT_EQ(Judge(EventKind::kPubSub, 200, R"({"status":"WHATEVER"})"), Verdict::kRetry);
-  EXPECT_EQ(Judge(EventKind::kPubSub, 404, ""), Verdict::kDrop);
-  EXPECT_EQ(Judge(EventKind::kPubSub, 500, R"({"status":"SUCCESS"})"), Verdict::kRetry);
-  EXPECT_EQ(Judge(EventKind::kPubSub, 303, ""), Verdict::kRetry);
-}
-
-TEST(JudgeTest, BindingsSucceedOnlyOn2xx) {
-  EXPECT_EQ(Judge(EventKind::kBinding, 200, "whatever"), Verdict::kSuccess);
-  EXPECT_EQ(Judge(EventKind::kBinding, 204, ""), Verdict::kSuccess);
-  EXPECT_EQ(Judge(EventKind::kBinding, 404, ""), Verdict::kRetry);
-  EXPECT_EQ(Judge(EventKind::kBinding, 500, ""), Verdict::kRetry);
 }
 
 TEST(RetryPolicyTest, BackoffDoublesUpToTheCap) {
@@ -245,6 +227,149 @@ TEST(DelivererTest, AtMostPerInstanceCallsInFlight) {
   ASSERT_TRUE(acks.WaitFor(5));
   for (auto o : acks.outcomes()) EXPECT_EQ(o, Outcome::kSuccess);
   EXPECT_EQ(d.Stats().retried, 2u);
+}
+
+// Answers a bulk call with the given status for each entry, in order ("" leaves it out).
+ScriptedHttpServer::Reply Statuses(const std::string& body, const std::vector<std::string>& statuses) {
+  auto entries = nlohmann::json::parse(body)["entries"];
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t i = 0; i < entries.size() && i < statuses.size(); ++i) {
+    if (!statuses[i].empty()) out.push_back({{"entryId", entries[i]["entryId"]}, {"status", statuses[i]}});
+  }
+  return Json(nlohmann::json{{"statuses", out}}.dump());
+}
+
+std::vector<std::string> EventIds(const std::string& bulk_body) {
+  std::vector<std::string> ids;
+  auto body = nlohmann::json::parse(bulk_body);
+  for (const auto& e : body["entries"]) ids.push_back(e["event"]["id"]);
+  return ids;
+}
+
+Event BulkEvent(const std::string& id, Ack ack) {
+  Event e = PubSubEvent(R"({"specversion":"1.0","id":")" + id + R"("})", std::move(ack));
+  e.bulk = 10;
+  e.message.metadata["__key"] = "k-" + id;
+  return e;
+}
+
+TEST(DelivererTest, BulkRoutesGetTheEventsWaitingInOneCallAndEachEntrySettlesAlone) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  ScriptedHttpServer app([&](const ScriptedHttpServer::Request& r, size_t index) {
+    if (index == 0) {  // the first event goes alone, at once; hold it while the others queue up
+      std::unique_lock lk(mu);
+      cv.wait(lk, [&] { return release; });
+      return Statuses(r.body, {"SUCCESS"});
+    }
+    if (index == 1) return Statuses(r.body, {"SUCCESS", "RETRY", "DROP", ""});
+    return Statuses(r.body, {"SUCCESS", "SUCCESS"});
+  });
+  Acks acks;
+  std::vector<std::string> dead;
+  std::mutex dead_mu;
+  Deliverer d({.name = "default/f",
+               .per_instance = 1,
+               .retry = {.max_attempts = 3, .initial_backoff = 1ms, .max_backoff = 1ms}});
+  d.SetEndpoints({At(app)});
+  d.Submit(BulkEvent("e1", acks.Make()));
+  ASSERT_TRUE(app.WaitForRequests(1));
+  for (const char* id : {"e2", "e3", "e4", "e5"}) d.Submit(BulkEvent(id, acks.Make()));
+  {
+    std::lock_guard lk(mu);
+    release = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(acks.WaitFor(5));
+
+  auto reqs = app.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(EventIds(reqs[0].body), (std::vector<std::string>{"e1"}));
+  EXPECT_EQ(EventIds(reqs[1].body), (std::vector<std::string>{"e2", "e3", "e4", "e5"}));
+  EXPECT_EQ(EventIds(reqs[2].body), (std::vector<std::string>{"e3", "e5"}))
+      << "RETRY and a missing status go again, in order";
+  EXPECT_EQ(reqs[1].target, "/orders");
+  EXPECT_EQ(reqs[1].header("Content-Type"), "application/json");
+  auto body = nlohmann::json::parse(reqs[1].body);
+  EXPECT_EQ(body["type"], "com.dapr.event.sent.bulk");
+  EXPECT_EQ(body["topic"], "orders");
+  EXPECT_EQ(body["pubsubname"], "bus");
+  EXPECT_EQ(body["entries"][0]["contentType"], "application/cloudevents+json");
+  EXPECT_EQ(body["entries"][0]["metadata"]["__key"], "k-e2");
+  EXPECT_EQ(body["entries"][0]["metadata"]["pubsubName"], "bus");
+  auto stats = d.Stats();
+  EXPECT_EQ(stats.delivered, 4u);
+  EXPECT_EQ(stats.dropped, 1u);
+  EXPECT_EQ(stats.retried, 2u);
+  EXPECT_EQ(stats.calls, 3u);
+  EXPECT_EQ(stats.in_flight, 0u);
+}
+
+TEST(DelivererTest, BulkCallsCarryRawBytesAndDropWhatIsNotACloudEvent) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  ScriptedHttpServer app([&](const ScriptedHttpServer::Request& r, size_t index) {
+    if (index == 0) {
+      std::unique_lock lk(mu);
+      cv.wait(lk, [&] { return release; });
+    }
+    return Statuses(r.body, {"SUCCESS", "SUCCESS", "SUCCESS"});
+  });
+  Acks acks;
+  std::vector<std::string> dead;
+  Deliverer d({.name = "default/f", .per_instance = 1});
+  d.SetEndpoints({At(app)});
+  d.Submit(BulkEvent("e1", acks.Make()));
+  ASSERT_TRUE(app.WaitForRequests(1));
+  Event raw = BulkEvent("x", acks.Make());
+  raw.raw = true;
+  raw.message.data = "raw bytes";
+  d.Submit(std::move(raw));
+  Event broken = BulkEvent("x", acks.Make());
+  broken.message.data = R"({"id":"e3"} trailing)";
+  broken.dead_letter = [&dead](const Message& m) {
+    dead.push_back(m.data);
+    return Status::Ok();
+  };
+  d.Submit(std::move(broken));
+  {
+    std::lock_guard lk(mu);
+    release = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(acks.WaitFor(3));
+  auto reqs = app.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  auto entries = nlohmann::json::parse(reqs[1].body)["entries"];
+  ASSERT_EQ(entries.size(), 1u) << "the broken event is not sent, so it cannot spoil the call";
+  EXPECT_EQ(entries[0]["event"], "cmF3IGJ5dGVz");
+  EXPECT_EQ(entries[0]["contentType"], "application/octet-stream");
+  EXPECT_EQ(dead, (std::vector<std::string>{R"({"id":"e3"} trailing)"}));
+  EXPECT_EQ(d.Stats().dead_lettered, 1u);
+  EXPECT_EQ(d.Stats().delivered, 2u);
+}
+
+TEST(DelivererTest, AnUnansweredBulkCallSendsItsEventsAgainInOrder) {
+  Acks acks;
+  Deliverer d({.name = "default/f", .per_instance = 1});
+  int dead_port = testing::ScriptedHttpServer([](const auto&, size_t) { return Json(""); }).port();
+  d.SetEndpoints({Endpoint{"gone", "127.0.0.1", dead_port}});
+  for (const char* id : {"e1", "e2", "e3"}) d.Submit(BulkEvent(id, acks.Make()));
+  ASSERT_TRUE(WaitUntil([&] { return d.Stats().unreachable >= 2; }));
+  ScriptedHttpServer app([&](const ScriptedHttpServer::Request& r, size_t) {
+    return Statuses(r.body, {"SUCCESS", "SUCCESS", "SUCCESS"});
+  });
+  d.SetEndpoints({At(app)});
+  ASSERT_TRUE(acks.WaitFor(3));
+  for (auto o : acks.outcomes()) EXPECT_EQ(o, Outcome::kSuccess);
+  std::vector<std::string> seen;
+  for (const auto& r : app.requests()) {
+    for (auto& id : EventIds(r.body)) seen.push_back(id);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"e1", "e2", "e3"}));
+  EXPECT_EQ(d.Stats().retried, 0u) << "no answer is not an attempt";
 }
 
 TEST(DelivererTest, DestructionHandsHeldEventsBackForRedelivery) {

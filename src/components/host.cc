@@ -6,7 +6,6 @@
 #include <atomic>
 #include <filesystem>
 
-#include "common/encoding.h"
 #include "common/go_bool.h"
 #include "common/log.h"
 #include "common/uuid.h"
@@ -42,6 +41,7 @@ struct ComponentHost::Function {
     std::string path;
     std::string dead_letter_topic;
     bool raw = false;  // metadata rawPayload: the app gets a CloudEvent made around the bytes
+    size_t bulk = 0;   // bulkSubscribe: events per call at most (0: one)
   };
   std::mutex routes_mu;  // read by delivery threads
   bool routes_known = false;
@@ -59,27 +59,23 @@ std::string Key(const std::string& ns, const std::string& name) { return ns + "/
 
 bool IsPubSub(std::string_view type) { return type.starts_with("pubsub."); }
 
-// What Dapr delivers on a rawPayload subscription: a new CloudEvent around
-// the broker's bytes (dapr-fact-sheet §2.3), with a new id on every delivery.
-std::string RawEnvelope(const Message& m) {
-  Json ce = {{"id", NewUuid()},
-             {"specversion", "1.0"},
-             {"datacontenttype", "application/octet-stream"},
-             {"source", "Dapr"},
-             {"type", "com.dapr.event.sent"},
-             {"topic", m.topic},
-             {"pubsubname", m.metadata.count("pubsubName") ? m.metadata.at("pubsubName") : ""},
-             {"data_base64", enc::Base64Encode(m.data)}};
-  for (const char* k : {"traceid", "traceparent", "tracestate"}) {
-    if (auto it = m.metadata.find(k); it != m.metadata.end()) ce[k] = it->second;
-  }
-  return ce.dump();
-}
-
 // The route Dapr posts a binding's events to: its `route` metadata or its name.
 std::string BindingRoute(const ComponentSpec& spec) {
   std::string route = spec.metadata.GetOr("route", spec.name);
   return route.starts_with("/") ? route : "/" + route;
+}
+
+// Events per call when a subscription asks for bulk delivery, else 0.
+// maxAwaitDurationMs is not read: Ofn never waits to fill a batch.
+size_t BulkMax(const Json& subscription) {
+  auto b = subscription.find("bulkSubscribe");
+  if (b == subscription.end() || !b->is_object()) return 0;
+  auto enabled = b->find("enabled");
+  if (enabled == b->end() || !enabled->is_boolean() || !enabled->get<bool>()) return 0;
+  constexpr int64_t kDaprDefault = 100;
+  auto n = b->find("maxMessagesCount");
+  int64_t max = n != b->end() && n->is_number_integer() ? n->get<int64_t>() : kDaprDefault;
+  return max > 0 ? static_cast<size_t>(max) : static_cast<size_t>(kDaprDefault);
 }
 
 }  // namespace
@@ -166,7 +162,8 @@ Result<std::string> ComponentHost::ApplyFunction(FunctionComponents function) {
       auto it = f->routes.find(e.message.metadata["pubsubName"] + "/" + e.message.topic);
       if (it == f->routes.end()) return;
       e.route = it->second.path;
-      if (it->second.raw) e.body = RawEnvelope(e.message);
+      e.raw = it->second.raw;
+      e.bulk = it->second.bulk;
       if (!it->second.dead_letter_topic.empty() && !e.dead_letter) {
         auto live = f->components.find(e.message.metadata["pubsubName"]);
         if (live != f->components.end() && live->second->component.pubsub) {
@@ -409,7 +406,7 @@ void ComponentHost::FetchRoutes(Function& fn, const Endpoint& endpoint) {
           auto v = m->find("rawPayload");
           raw = v != m->end() && v->is_string() && ParseGoBool(v->get<std::string>()).value_or(false);
         }
-        routes[pubsub + "/" + topic] = Function::Route{path, s.value("deadLetterTopic", ""), raw};
+        routes[pubsub + "/" + topic] = Function::Route{path, s.value("deadLetterTopic", ""), raw, BulkMax(s)};
       }
     }
   } else {

@@ -173,6 +173,29 @@ TEST_F(HostTest, RawPayloadSubscriptionsGetACloudEventMadeAroundTheBytes) {
   EXPECT_FALSE(ce["id"].get<std::string>().empty());
 }
 
+TEST_F(HostTest, BulkSubscriptionsGetDaprBulkCalls) {
+  ScriptedHttpServer app([](const ScriptedHttpServer::Request& r, size_t) {
+    if (r.target == "/dapr/subscribe") {
+      return Json(R"([{"pubsubname":"bus","topic":"orders","route":"/in",
+                       "bulkSubscribe":{"enabled":true,"maxMessagesCount":2,"maxAwaitDurationMs":1000}}])");
+    }
+    auto id = nlohmann::json::parse(r.body)["entries"][0]["entryId"];
+    return Json(nlohmann::json{{"statuses", {{{"entryId", id}, {"status", "SUCCESS"}}}}}.dump());
+  });
+  ASSERT_TRUE(host_.ApplyFunction(Subscriber()).ok());
+  host_.SetEndpoints("default/sub", {Endpoint{"sub-1", "127.0.0.1", app.port()}});
+  bus_.Push("orders", R"({"specversion":"1.0","id":"a"})");
+  ASSERT_TRUE(bus_.WaitForAcks(1)) << "a lone event goes at once, without waiting maxAwaitDurationMs";
+  auto reqs = app.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[1].target, "/in");
+  auto body = nlohmann::json::parse(reqs[1].body);
+  EXPECT_EQ(body["type"], "com.dapr.event.sent.bulk");
+  EXPECT_EQ(body["entries"][0]["event"]["id"], "a");
+  std::lock_guard lk(bus_.mu);
+  EXPECT_EQ(bus_.acks, (std::vector<Outcome>{Outcome::kSuccess}));
+}
+
 TEST_F(HostTest, EachFunctionReachesItsComponentsWithItsOwnToken) {
   auto token = host_.ApplyFunction(Subscriber());
   ASSERT_TRUE(token.ok());

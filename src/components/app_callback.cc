@@ -1,0 +1,118 @@
+#include "components/app_callback.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+#include <unordered_map>
+
+#include "common/encoding.h"
+#include "common/uuid.h"
+
+namespace ofn::components {
+
+using Json = nlohmann::json;
+
+namespace {
+
+Verdict FromStatus(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (s.empty() || s == "SUCCESS") return Verdict::kSuccess;
+  if (s == "DROP") return Verdict::kDrop;
+  return Verdict::kRetry;  // RETRY, and any status Dapr does not know
+}
+
+// Broker metadata comes from publishers: bytes that are not UTF-8 are replaced, never thrown on.
+std::string DumpMetadata(const std::map<std::string, std::string>& metadata) {
+  Json m = Json::object();
+  for (const auto& [k, v] : metadata) m[k] = v;
+  return m.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+}  // namespace
+
+Verdict Judge(EventKind kind, int status, std::string_view body) {
+  const bool ok = status >= 200 && status < 300;
+  if (kind == EventKind::kBinding) return ok ? Verdict::kSuccess : Verdict::kRetry;
+  if (status == 404) return Verdict::kDrop;
+  if (!ok) return Verdict::kRetry;
+  auto j = Json::parse(body, nullptr, false);
+  if (!j.is_object()) return Verdict::kSuccess;  // empty or not JSON: Dapr acks
+  auto it = j.find("status");
+  if (it == j.end() || !it->is_string()) return Verdict::kSuccess;
+  return FromStatus(it->get<std::string>());
+}
+
+std::string RawEnvelope(const Message& m) {
+  auto pubsub = m.metadata.find("pubsubName");
+  Json ce = {{"id", NewUuid()},
+             {"specversion", "1.0"},
+             {"datacontenttype", "application/octet-stream"},
+             {"source", "Dapr"},
+             {"type", "com.dapr.event.sent"},
+             {"topic", m.topic},
+             {"pubsubname", pubsub != m.metadata.end() ? pubsub->second : ""},
+             {"data_base64", enc::Base64Encode(m.data)}};
+  for (const char* k : {"traceid", "traceparent", "tracestate"}) {
+    if (auto it = m.metadata.find(k); it != m.metadata.end()) ce[k] = it->second;
+  }
+  return ce.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+bool IsJsonObject(std::string_view data) {
+  size_t first = data.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || data[first] != '{') return false;
+  return Json::accept(data);
+}
+
+std::string BulkBody(std::string_view id, std::string_view topic, std::string_view pubsub,
+                     const std::vector<BulkEntry>& entries) {
+  size_t size = 128;
+  for (const auto& e : entries) size += e.message->data.size() * (e.raw ? 2 : 1) + 128;
+  std::string out;
+  out.reserve(size);
+  Json head = {{"id", id}, {"type", "com.dapr.event.sent.bulk"}, {"topic", topic}, {"pubsubname", pubsub}};
+  out += head.dump(-1, ' ', false, Json::error_handler_t::replace);
+  out.pop_back();  // the closing brace: the metadata and entries follow
+  out += R"(,"metadata":{},"entries":[)";
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const auto& e = entries[i];
+    if (i) out += ',';
+    out += R"({"entryId":)";
+    out += Json(e.entry_id).dump(-1, ' ', false, Json::error_handler_t::replace);
+    out += R"(,"event":)";
+    if (e.raw) {
+      out += '"';
+      out += enc::Base64Encode(e.message->data);
+      out += R"(","contentType":"application/octet-stream")";
+    } else {
+      out += e.message->data;  // checked by IsJsonObject
+      out += R"(,"contentType":"application/cloudevents+json")";
+    }
+    out += R"(,"metadata":)";
+    out += DumpMetadata(e.message->metadata);
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
+std::vector<Verdict> JudgeBulk(int status, std::string_view body, const std::vector<BulkEntry>& entries) {
+  if (status == 404) return std::vector<Verdict>(entries.size(), Verdict::kDrop);
+  std::vector<Verdict> out(entries.size(), Verdict::kRetry);
+  if (status < 200 || status >= 300) return out;
+  auto j = Json::parse(body, nullptr, false);
+  auto statuses = j.is_object() ? j.find("statuses") : j.end();
+  if (!j.is_object() || statuses == j.end() || !statuses->is_array()) return out;
+  std::unordered_map<std::string, size_t> index;
+  for (size_t i = 0; i < entries.size(); ++i) index.emplace(entries[i].entry_id, i);
+  for (const auto& s : *statuses) {
+    if (!s.is_object()) continue;
+    auto id = s.find("entryId");
+    auto st = s.find("status");
+    if (id == s.end() || !id->is_string() || st == s.end() || !st->is_string()) continue;
+    if (auto it = index.find(id->get<std::string>()); it != index.end()) out[it->second] = FromStatus(*st);
+  }
+  return out;
+}
+
+}  // namespace ofn::components
