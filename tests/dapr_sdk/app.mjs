@@ -5,6 +5,9 @@
 // SDK reads port and token from the environment itself). Every delivery is
 // appended to $EVENTS_FILE as one JSON line {data, status, contentType,
 // pubsubName, ce}; each instance adds {ready, appId, hasToken} once started.
+// With $BULK_TOPIC (and $BULK_RAW_TOPIC, rawPayload) it also subscribes in
+// bulk (SDK subscribeBulk: Dapr's bulkSubscribe); ce.bulk then tells how many
+// entries the call that brought the event had.
 //
 // Its answers exercise Dapr's status protocol: data {kind: "retry"} gets RETRY
 // on its first delivery (SUCCESS later), {kind: "drop"} always gets DROP; and
@@ -27,9 +30,19 @@ const server = new DaprServer({
 // (added before any route, so it runs first) files the CloudEvent attributes
 // under the request's headers object, which the callback receives as is.
 const envelopes = new WeakMap();
+const attributes = ({ id, source, type, specversion, datacontenttype, topic, pubsubname } = {}) =>
+  ({ id, source, type, specversion, datacontenttype, topic, pubsubname });
 server.daprServer.getServer().use((req, _res, next) => {
-  const { id, source, type, specversion, datacontenttype, topic, pubsubname } = req.body ?? {};
-  envelopes.set(req.headers, { id, source, type, specversion, datacontenttype, topic, pubsubname });
+  const entries = req.body?.entries;
+  if (Array.isArray(entries)) {
+    // A bulk call: the SDK passes each entry's metadata object as the headers.
+    for (const e of entries) {
+      const ce = typeof e.event === "object" ? attributes(e.event) : { contentType: e.contentType };
+      envelopes.set(e.metadata, { ...ce, bulk: entries.length });
+    }
+  } else {
+    envelopes.set(req.headers, attributes(req.body ?? {}));
+  }
   next();
 });
 
@@ -45,14 +58,19 @@ async function handle(data, headers) {
     error = (await server.client.pubsub.publish(env.PUBSUB, env.TOPIC, { kind: "forwarded" })).error?.message;
     if (error) status = DaprPubSubStatusEnum.RETRY;
   }
-  const line = { data, status, contentType: headers["content-type"], pubsubName: headers["pubsubname"] };
+  // Bulk entries carry the broker metadata as sent; HTTP headers arrive lower-cased.
+  const line = { data, status, contentType: headers["content-type"], pubsubName: headers["pubsubname"] ?? headers["pubsubName"] };
   record({ ...line, ce: envelopes.get(headers), error });
   return status;
 }
-await server.pubsub.subscribe(env.PUBSUB, env.TOPIC, handle);
+if (env.TOPIC) await server.pubsub.subscribe(env.PUBSUB, env.TOPIC, handle);
 // A raw subscription: Dapr wraps each broker message in a new CloudEvent whose
 // data_base64 the SDK decodes (fact sheet §2.3).
 if (env.RAW_TOPIC) await server.pubsub.subscribe(env.PUBSUB, env.RAW_TOPIC, handle, "", { rawPayload: true });
+if (env.BULK_TOPIC) await server.pubsub.subscribeBulk(env.PUBSUB, env.BULK_TOPIC, handle, { maxMessagesCount: 8 });
+if (env.BULK_RAW_TOPIC) {
+  await server.pubsub.subscribeBulk(env.PUBSUB, env.BULK_RAW_TOPIC, handle, { metadata: { rawPayload: true } });
+}
 
 // start() listens, then polls GET /v1.0/metadata until the sidecar answers.
 await server.start();
