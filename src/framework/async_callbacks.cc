@@ -1,8 +1,12 @@
 #include "framework/async_callbacks.h"
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "common/log.h"
+#include "framework/dapr_bulk.h"
 
 namespace ofn {
 namespace {
@@ -21,6 +25,32 @@ HttpResponse PubSubStatus(std::string_view status) {
 }
 
 bool Is2xx(int code) { return code >= 200 && code < 300; }
+
+// bulkSubscribe. Amortizes the per-call cost, yet keeps a slow function's call (entries run in turn) short.
+constexpr int kBulkMaxMessagesCount = 32;
+// A real Dapr sidecar waits at most this long to fill a batch: bulk adds no latency.
+constexpr int kBulkMaxAwaitDurationMs = 1;
+
+// The single structured event in a body parsed to look for a bulk delivery.
+Result<CloudEvent> SingleEvent(const Result<nlohmann::json>& body, const ce::DecodeOptions& opts) {
+  if (!body.ok()) return body.status();
+  if (!body->is_object()) {
+    return Status::InvalidArgument(std::string("body is not a JSON object, got ") + body->type_name());
+  }
+  return ce::DecodeJson(*body, opts);
+}
+
+// One log line about a pub/sub event; names the bulk entry if there is one.
+template <typename... Field>
+void LogEvent(log::Level level, std::string_view msg, std::string_view function, std::string_view input,
+              std::string_view entry_id, Field... extra) {
+  using F = std::pair<std::string_view, std::string_view>;
+  if (entry_id.empty()) {
+    log::Write(level, msg, {F{"function", function}, F{"input", input}, F(extra)...});
+  } else {
+    log::Write(level, msg, {F{"function", function}, F{"input", input}, F{"entryId", entry_id}, F(extra)...});
+  }
+}
 
 }  // namespace
 
@@ -55,6 +85,9 @@ Result<std::unique_ptr<AsyncCallbacks>> AsyncCallbacks::Create(const FunctionCon
     }
     nlohmann::json s = {{"pubsubname", in.component_name}, {"topic", in.uri}, {"route", path}};
     if (!in.metadata.empty()) s["metadata"] = in.metadata;
+    s["bulkSubscribe"] = {{"enabled", true},
+                          {"maxMessagesCount", kBulkMaxMessagesCount},
+                          {"maxAwaitDurationMs", kBulkMaxAwaitDurationMs}};
     subs.push_back(std::move(s));
   }
   // Where Dapr itself posts binding events, when no input's own path is there.
@@ -125,13 +158,50 @@ void AsyncCallbacks::DeliverBinding(const Route& route, const HttpRequest& req, 
 }
 
 void AsyncCallbacks::DeliverPubSub(const Route& route, const HttpRequest& req, HttpResponse& resp) const {
-  Result<CloudEvent> event = ce::DetectMode(req) == ce::Mode::kBinary ? ce::DecodeRequest(req, decode_)
-                                                                     : ce::DecodeStructured(req.body(), decode_);
-  if (!event.ok()) {
-    log::Warn("dropping a pub/sub message that is not a CloudEvent",
-              {{"function", fn_.name()}, {"input", route.input}, {"error", event.status().message()}});
-    resp = PubSubStatus("DROP");
+  if (ce::DetectMode(req) == ce::Mode::kBinary) {
+    resp = PubSubStatus(HandleEvent(route, req, ce::DecodeRequest(req, decode_), {}));
     return;
+  }
+  // Parsed once: the shape tells a bulk delivery from a single event.
+  Result<nlohmann::json> body = ce::ParseJson(req.body());
+  if (body.ok() && dapr::IsBulkBody(*body)) {
+    DeliverBulk(route, req, *body, resp);
+    return;
+  }
+  resp = PubSubStatus(HandleEvent(route, req, SingleEvent(body, decode_), {}));
+}
+
+void AsyncCallbacks::DeliverBulk(const Route& route, const HttpRequest& req, const nlohmann::json& body,
+                                 HttpResponse& resp) const {
+  const nlohmann::json& entries = *body.find("entries");
+  std::vector<std::string_view> texts = dapr::EntryEventTexts(req.body());
+  std::vector<dapr::EntryStatus> statuses;
+  statuses.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const nlohmann::json& entry = entries[i];
+    std::string_view id = dapr::EntryId(entry);
+    if (id.empty()) {
+      LogEvent(log::Level::kWarn, "skipping a bulk entry without an entryId (Dapr retries it)", fn_.name(),
+               route.input, {}, std::pair{"index", std::to_string(i)});
+      continue;
+    }
+    Result<CloudEvent> event = dapr::DecodeEntryEvent(body, entry, decode_);
+    // The function's request body: the raw bytes, or the event as sent.
+    std::string_view entry_body = i < texts.size() ? texts[i] : std::string_view();
+    if (event.ok() && dapr::IsRawEntry(entry)) entry_body = *event->data();
+    HttpRequest entry_req = dapr::EntryRequest(req, body, entry, entry_body);
+    statuses.push_back({id, HandleEvent(route, entry_req, event, id)});
+  }
+  resp = HttpResponse(200, dapr::StatusesJson(statuses), "application/json");
+}
+
+std::string_view AsyncCallbacks::HandleEvent(const Route& route, const HttpRequest& req,
+                                             const Result<CloudEvent>& event, std::string_view entry_id) const {
+  if (!event.ok()) {
+    // A poison message must not come back forever.
+    LogEvent(log::Level::kWarn, "dropping a pub/sub message that is not a CloudEvent", fn_.name(), route.input,
+             entry_id, std::pair{"error", event.status().message()});
+    return "DROP";
   }
   Context ctx(fc_, sender_);
   ctx.set_http_request(&req);
@@ -140,22 +210,18 @@ void AsyncCallbacks::DeliverPubSub(const Route& route, const HttpRequest& req, H
   std::string_view input = event->data() ? std::string_view(*event->data()) : std::string_view();
   try {
     Out out = fn_.open_function()(ctx, input);
-    if (Is2xx(out.code)) {
-      resp = PubSubStatus("SUCCESS");
-      return;
-    }
+    if (Is2xx(out.code)) return "SUCCESS";
     auto retry = out.metadata.find("retry");
     bool drop = retry != out.metadata.end() && retry->second == "false";
-    log::Warn("function returned an error", {{"function", fn_.name()}, {"input", route.input},
-                                             {"code", std::to_string(out.code)}, {"outcome", drop ? "drop" : "retry"}});
-    resp = PubSubStatus(drop ? "DROP" : "RETRY");
+    LogEvent(log::Level::kWarn, "function returned an error", fn_.name(), route.input, entry_id,
+             std::pair{"code", std::to_string(out.code)}, std::pair{"outcome", drop ? "drop" : "retry"});
+    return drop ? "DROP" : "RETRY";
   } catch (const std::exception& e) {
-    log::Error("function threw", {{"function", fn_.name()}, {"input", route.input}, {"error", e.what()}});
-    resp = PubSubStatus("RETRY");
+    LogEvent(log::Level::kError, "function threw", fn_.name(), route.input, entry_id, std::pair{"error", e.what()});
   } catch (...) {
-    log::Error("function threw a non-exception", {{"function", fn_.name()}, {"input", route.input}});
-    resp = PubSubStatus("RETRY");
+    LogEvent(log::Level::kError, "function threw a non-exception", fn_.name(), route.input, entry_id);
   }
+  return "RETRY";
 }
 
 }  // namespace ofn

@@ -5,9 +5,12 @@
 // same conventions) delivers them:
 //   GET  /dapr/subscribe   the subscriptions, one per `pubsub.*` input:
 //                          [{"pubsubname": componentName, "topic": uri,
-//                            "route": "/<input name>"[, "metadata": {...}]}]
+//                            "route": "/<input name>"[, "metadata": {...}],
+//                            "bulkSubscribe": {"enabled": true,
+//                              "maxMessagesCount": 32, "maxAwaitDurationMs": 1}}]
 //                          ([] when there is none; v1 `route` form, which
-//                          every Dapr version accepts).
+//                          every Dapr version accepts; Dapr < 1.10 ignores
+//                          bulkSubscribe and sends single events).
 //   POST /<input name>     a `bindings.*` input: the body is the event data.
 //                          Also served at /<componentName> (or the
 //                          component's `route` metadata), where Dapr itself
@@ -29,6 +32,16 @@
 //                          because delivery is at-least-once with bounded
 //                          retries and a dead-letter topic, and honours an
 //                          explicit retry: "false".
+//                          A bulk delivery (a JSON object with an `entries`
+//                          array, type com.dapr.event.sent.bulk; see
+//                          dapr_bulk.h) calls the function once per entry,
+//                          in order, each with its own CloudEvent and a
+//                          request whose headers are the entry's metadata;
+//                          a rawPayload entry's `event` is its bytes in
+//                          Base64. HTTP 200 with {"statuses": [{"entryId",
+//                          "status"}, ...]}: the statuses above per entry, in
+//                          order; an entry without an entryId gets none
+//                          (Dapr retries it).
 //   OPTIONS on those routes 200 with Allow: POST, OPTIONS (Dapr's probe).
 //   GET  /healthz          200.
 // Anything else is 404. As in OpenFunction's Go framework (runtime/async),
@@ -46,6 +59,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "framework/cloudevent_http.h"
@@ -87,6 +101,12 @@ class AsyncCallbacks {
       : fc_(fc), fn_(std::move(fn)), sender_(sender), decode_(decode) {}
   void DeliverBinding(const Route& route, const HttpRequest& req, HttpResponse& resp) const;
   void DeliverPubSub(const Route& route, const HttpRequest& req, HttpResponse& resp) const;
+  void DeliverBulk(const Route& route, const HttpRequest& req, const nlohmann::json& body, HttpResponse& resp) const;
+  // The Dapr status (SUCCESS, RETRY, DROP) of one event, a single delivery or
+  // a bulk entry (`entry_id` then names it in logs): calls the function
+  // unless the event is not a CloudEvent.
+  std::string_view HandleEvent(const Route& route, const HttpRequest& req, const Result<CloudEvent>& event,
+                               std::string_view entry_id) const;
 
   const FunctionContext& fc_;
   Function fn_;

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "framework/dispatcher.h"
 #include "framework/dispatcher_testing.h"
@@ -45,7 +47,15 @@ struct Seen {
   int calls = 0;
   std::string input_name, input, event_id, header;
   bool had_event = false;
+  // Bulk deliveries: more of the context, and every call's input in order.
+  std::string body, content_type, pubsub_header, event_source, event_type, data_content_type;
+  std::vector<std::string> inputs;
 };
+
+std::string HeaderOr(const HttpRequest* req, std::string_view name) {
+  auto h = req ? req->header(name) : std::nullopt;
+  return h ? std::string(*h) : "";
+}
 
 // A function that answers with the code given in the event data ("500",
 // "500-noretry", "throw"), and 200 otherwise.
@@ -56,8 +66,14 @@ Function Recorder(Seen& seen, std::string name = "f") {
     seen.input = std::string(input);
     seen.had_event = ctx.cloud_event() != nullptr;
     seen.event_id = seen.had_event ? ctx.cloud_event()->id() : "";
-    auto h = ctx.http_request() ? ctx.http_request()->header("__key") : std::nullopt;
-    seen.header = h ? std::string(*h) : "";
+    seen.event_source = seen.had_event ? ctx.cloud_event()->source() : "";
+    seen.event_type = seen.had_event ? ctx.cloud_event()->type() : "";
+    seen.data_content_type = seen.had_event ? ctx.cloud_event()->data_content_type().value_or("") : "";
+    seen.header = HeaderOr(ctx.http_request(), "__key");
+    seen.pubsub_header = HeaderOr(ctx.http_request(), "pubsubName");
+    seen.content_type = HeaderOr(ctx.http_request(), "Content-Type");
+    seen.body = ctx.http_request() ? std::string(ctx.http_request()->body()) : "";
+    seen.inputs.emplace_back(input);
     if (input == "throw") throw std::runtime_error("boom");
     if (input == "500") return Out{500, "failed", {}};
     if (input == "500-noretry") return Out{500, {}, {{"retry", "false"}}};
@@ -95,7 +111,7 @@ std::string StatusOf(const HttpResponse& r) {
   return j.is_object() && j.contains("status") ? j["status"].get<std::string>() : "<" + r.body() + ">";
 }
 
-TEST(Async, SubscribeListsEveryPubSubInput) {
+TEST(Async, SubscribeListsEveryPubSubInputWithBulkSubscribe) {
   Seen seen;
   FunctionContext fc = AsyncContext();
   fc.inputs["raw"] = Input("nats", "pubsub.jetstream", "raw-topic");
@@ -106,9 +122,13 @@ TEST(Async, SubscribeListsEveryPubSubInput) {
   ASSERT_NE(r.header("Content-Type"), nullptr);
   EXPECT_EQ(*r.header("Content-Type"), "application/json");
   EXPECT_EQ(nlohmann::json::parse(r.body()),
-            nlohmann::json::parse(R"([{"pubsubname":"redis-pubsub","topic":"orders-topic","route":"/orders"},
+            nlohmann::json::parse(R"([{"pubsubname":"redis-pubsub","topic":"orders-topic","route":"/orders",
+                                       "bulkSubscribe":{"enabled":true,"maxMessagesCount":32,
+                                                        "maxAwaitDurationMs":1}},
                                       {"pubsubname":"nats","topic":"raw-topic","route":"/raw",
-                                       "metadata":{"rawPayload":"true"}}])"));
+                                       "metadata":{"rawPayload":"true"},
+                                       "bulkSubscribe":{"enabled":true,"maxMessagesCount":32,
+                                                        "maxAwaitDurationMs":1}}])"));
   EXPECT_EQ(seen.calls, 0);
 }
 
@@ -212,6 +232,143 @@ TEST(Async, MalformedEnvelopesAreDroppedWithoutCallingTheFunction) {
     EXPECT_EQ(r.status(), 200) << body;
     EXPECT_EQ(StatusOf(r), "DROP") << body;
   }
+  EXPECT_EQ(seen.calls, 0);
+}
+
+// --- Bulk deliveries (Dapr >= 1.10 with bulkSubscribe, or Ofn's component host)
+
+// One entry of a bulk body: a CloudEvent object (`event` is its JSON).
+std::string Entry(std::string id, std::string_view event, std::string_view metadata = "{}") {
+  return R"({"entryId":")" + id + R"(","event":)" + std::string(event) +
+         R"(,"contentType":"application/cloudevents+json","metadata":)" + std::string(metadata) + "}";
+}
+
+std::string BulkBody(const std::vector<std::string>& entries) {
+  std::string body = R"({"id":"b-1","type":"com.dapr.event.sent.bulk","topic":"orders-topic",)"
+                     R"("pubsubname":"redis-pubsub","metadata":{"pubsubName":"redis-pubsub"},"entries":[)";
+  for (size_t i = 0; i < entries.size(); ++i) body += (i ? "," : "") + entries[i];
+  return body + "]}";
+}
+
+Call Bulk(const std::vector<std::string>& entries) {
+  return {"POST", "/orders", {{"Content-Type", "application/json"}}, BulkBody(entries)};
+}
+
+// [[entryId, status], ...] from a bulk response.
+std::vector<std::pair<std::string, std::string>> Statuses(const HttpResponse& r) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto j = nlohmann::json::parse(r.body(), nullptr, false);
+  if (!j.is_object() || !j.contains("statuses") || !j["statuses"].is_array()) {
+    out.emplace_back("<bad body>", r.body());
+    return out;
+  }
+  for (const auto& s : j["statuses"]) out.emplace_back(s.value("entryId", "?"), s.value("status", "?"));
+  return out;
+}
+
+using StatusList = std::vector<std::pair<std::string, std::string>>;
+
+TEST(Async, BulkCallsTheFunctionOncePerEntryInOrder) {
+  Seen seen;
+  auto d = Make(seen);
+  HttpResponse r = Invoke(*d, Bulk({Entry("e1", TextEnvelope("ok")), Entry("e2", TextEnvelope("500")),
+                                    Entry("e3", TextEnvelope("500-noretry")), Entry("e4", TextEnvelope("throw"))}));
+  EXPECT_EQ(r.status(), 200);
+  ASSERT_NE(r.header("Content-Type"), nullptr);
+  EXPECT_EQ(*r.header("Content-Type"), "application/json");
+  EXPECT_EQ(Statuses(r), (StatusList{{"e1", "SUCCESS"}, {"e2", "RETRY"}, {"e3", "DROP"}, {"e4", "RETRY"}}));
+  EXPECT_EQ(seen.calls, 4);
+  EXPECT_EQ(seen.inputs, (std::vector<std::string>{"ok", "500", "500-noretry", "throw"}));
+  EXPECT_EQ(seen.input_name, "orders");
+  EXPECT_EQ(seen.event_id, "t1");
+}
+
+TEST(Async, BulkEntryMetadataArrivesAsHeaders) {
+  Seen seen;
+  auto d = Make(seen);
+  std::string event = Envelope(R"({"n":1})", "ev-7");
+  HttpResponse r = Invoke(*d, Bulk({Entry("e1", event, R"({"__key":"k7","n":5})")}));
+  EXPECT_EQ(Statuses(r), (StatusList{{"e1", "SUCCESS"}}));
+  EXPECT_EQ(seen.header, "k7") << "the entry's metadata, as a single event's broker metadata";
+  EXPECT_EQ(seen.pubsub_header, "redis-pubsub") << "then the delivery's metadata";
+  EXPECT_EQ(seen.content_type, "application/cloudevents+json");
+  EXPECT_EQ(seen.body, event) << "the request body is the entry's event as sent";
+  EXPECT_EQ(nlohmann::json::parse(seen.input), nlohmann::json::parse(R"({"n":1})"));
+  EXPECT_EQ(seen.event_id, "ev-7");
+}
+
+TEST(Async, BulkRawEntryGivesTheDecodedBytes) {
+  Seen seen;
+  auto d = Make(seen);
+  std::string raw = R"({"entryId":"r1","event":"aGk=","contentType":"application/octet-stream","metadata":{}})";
+  EXPECT_EQ(Statuses(Invoke(*d, Bulk({raw}))), (StatusList{{"r1", "SUCCESS"}}));
+  EXPECT_EQ(seen.input, "hi");
+  EXPECT_EQ(seen.body, "hi");
+  // As the single raw path's event (PubSubRawPayloadIsDecodedFromBase64).
+  EXPECT_EQ(seen.event_id, "r1");
+  EXPECT_EQ(seen.event_source, "Dapr");
+  EXPECT_EQ(seen.event_type, "com.dapr.event.sent");
+  EXPECT_EQ(seen.data_content_type, "application/octet-stream");
+}
+
+TEST(Async, BulkMalformedEntriesAreDroppedAndTheirNeighboursProcessed) {
+  Seen seen;
+  auto d = Make(seen);
+  HttpResponse r = Invoke(
+      *d, Bulk({Entry("e1", TextEnvelope("a")),
+                Entry("ce-without-id", R"({"specversion":"1.0","source":"s","type":"t","data":1})"),
+                R"({"entryId":"bad64","event":"%%%","contentType":"application/octet-stream"})",
+                Entry("number", "42"), R"({"entryId":"no-event"})",
+                R"({"event":{"specversion":"1.0","id":"x","source":"s","type":"t"}})",  // no entryId: no status
+                R"({"entryId":7,"event":{"specversion":"1.0","id":"x","source":"s","type":"t"}})", "[]",
+                Entry("e2", TextEnvelope("b"))}));
+  EXPECT_EQ(r.status(), 200);
+  EXPECT_EQ(Statuses(r), (StatusList{{"e1", "SUCCESS"},
+                                     {"ce-without-id", "DROP"},
+                                     {"bad64", "DROP"},
+                                     {"number", "DROP"},
+                                     {"no-event", "DROP"},
+                                     {"e2", "SUCCESS"}}));
+  EXPECT_EQ(seen.inputs, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(Async, BulkIsRecognizedByItsShapeWhateverTheContentType) {
+  Seen seen;
+  auto d = Make(seen);
+  EXPECT_EQ(Statuses(Invoke(*d, PubSub(BulkBody({Entry("e1", TextEnvelope("a"))})))),
+            (StatusList{{"e1", "SUCCESS"}}));
+  EXPECT_EQ(Statuses(Invoke(*d, PubSub(BulkBody({}), "text/plain"))), StatusList{});
+  EXPECT_EQ(Invoke(*d, PubSub(BulkBody({}))).body(), R"({"statuses":[]})");
+  EXPECT_EQ(seen.calls, 1);
+}
+
+TEST(Async, SingleEventsStillWorkNextToBulk) {
+  Seen seen;
+  auto d = Make(seen);
+  EXPECT_EQ(Statuses(Invoke(*d, Bulk({Entry("e1", TextEnvelope("a"))}))), (StatusList{{"e1", "SUCCESS"}}));
+  HttpResponse single = Invoke(*d, PubSub(Envelope(R"({"n":2})", "ev-9")));
+  EXPECT_EQ(single.status(), 200);
+  EXPECT_EQ(single.body(), R"({"status":"SUCCESS"})");
+  EXPECT_EQ(seen.event_id, "ev-9");
+  // A CloudEvent may have a (scalar) extension named entries.
+  std::string with_ext = R"({"specversion":"1.0","id":"x1","source":"s","type":"t","entries":"3"})";
+  EXPECT_EQ(StatusOf(Invoke(*d, PubSub(with_ext))), "SUCCESS");
+  EXPECT_EQ(seen.event_id, "x1");
+  EXPECT_EQ(seen.calls, 3);
+}
+
+TEST(Async, EntriesThatAreNotAnArrayMakeASingleEvent) {
+  Seen seen;
+  auto d = Make(seen);
+  for (const std::string& entries : {std::string(R"({"e1":{}})"), std::string("null"), std::string("[1")}) {
+    std::string body = R"({"id":"b","type":"com.dapr.event.sent.bulk","entries":)" + entries + "}";
+    HttpResponse r = Invoke(*d, {"POST", "/orders", {{"Content-Type", "application/json"}}, body});
+    EXPECT_EQ(r.status(), 200) << body;
+    EXPECT_EQ(r.body(), R"({"status":"DROP"})") << body;
+  }
+  // The depth limit covers the whole body: too deep is no bulk, and no event.
+  std::string deep = BulkBody({Entry("e1", std::string(600, '[') + std::string(600, ']'))});
+  EXPECT_EQ(StatusOf(Invoke(*d, PubSub(deep, "application/json"))), "DROP");
   EXPECT_EQ(seen.calls, 0);
 }
 

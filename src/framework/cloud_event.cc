@@ -191,17 +191,6 @@ Status DecodeObject(const json& obj, const ce::DecodeOptions& opts, CloudEvent& 
   return Status::Ok();
 }
 
-Result<json> ParseJsonBody(std::string_view body) {
-  if (!enc::IsValidUtf8(body)) return Status::InvalidArgument("body is not valid UTF-8");
-  if (!JsonDepthWithin(body, kMaxJsonDepth)) {
-    return Status::InvalidArgument("body nests JSON deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-  }
-  if (body.find('\0') != std::string_view::npos) return Status::InvalidArgument("body is not valid JSON");
-  json v = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (v.is_discarded()) return Status::InvalidArgument("body is not valid JSON");
-  return v;
-}
-
 }  // namespace
 
 bool CloudEvent::data_is_json() const {
@@ -270,21 +259,36 @@ Status CheckEvent(const CloudEvent& e, std::string* attr) {
   return Status::Ok();
 }
 
-Result<CloudEvent> DecodeStructured(std::string_view body, const DecodeOptions& opts) {
-  auto parsed = ParseJsonBody(body);
-  if (!parsed.ok()) return parsed.status();
-  if (!parsed->is_object()) {
-    return Status::InvalidArgument(std::string("body is not a JSON object, got ") + parsed->type_name());
+Result<json> ParseJson(std::string_view body) {
+  if (!enc::IsValidUtf8(body)) return Status::InvalidArgument("body is not valid UTF-8");
+  if (!JsonDepthWithin(body, kMaxJsonDepth)) {
+    return Status::InvalidArgument("body nests JSON deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }
+  if (body.find('\0') != std::string_view::npos) return Status::InvalidArgument("body is not valid JSON");
+  json v = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (v.is_discarded()) return Status::InvalidArgument("body is not valid JSON");
+  return v;
+}
+
+Result<CloudEvent> DecodeJson(const json& event, const DecodeOptions& opts) {
   CloudEvent e;
   std::optional<std::string> encoding;
-  if (Status s = DecodeObject(*parsed, opts, e, encoding, nullptr); !s.ok()) return s;
+  if (Status s = DecodeObject(event, opts, e, encoding, nullptr); !s.ok()) return s;
   if (Status s = FinishDecode(e, opts, encoding, nullptr); !s.ok()) return s;
   return e;
 }
 
+Result<CloudEvent> DecodeStructured(std::string_view body, const DecodeOptions& opts) {
+  auto parsed = ParseJson(body);
+  if (!parsed.ok()) return parsed.status();
+  if (!parsed->is_object()) {
+    return Status::InvalidArgument(std::string("body is not a JSON object, got ") + parsed->type_name());
+  }
+  return DecodeJson(*parsed, opts);
+}
+
 Result<std::vector<CloudEvent>> DecodeBatch(std::string_view body, const DecodeOptions& opts) {
-  auto parsed = ParseJsonBody(body);
+  auto parsed = ParseJson(body);
   if (!parsed.ok()) return parsed.status();
   if (!parsed->is_array()) {
     return Status::InvalidArgument(std::string("batch body is not a JSON array, got ") + parsed->type_name());

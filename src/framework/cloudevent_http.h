@@ -6,6 +6,7 @@
 // attribute or JSON member at fault; the framework answers them with 400.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +42,16 @@ Result<std::vector<CloudEvent>> DecodeBatch(std::string_view body, const DecodeO
 
 // One event in the JSON format (a structured-mode body).
 Result<CloudEvent> DecodeStructured(std::string_view body, const DecodeOptions& opts = {});
+
+// A JSON body checked as DecodeStructured checks its own: valid UTF-8, no
+// NUL, nested at most 512 levels (counted on the text before parsing, so the
+// DOM is safe to copy and dump). For a body that holds events (a Dapr bulk
+// delivery), parsed once and decoded with DecodeJson.
+Result<nlohmann::json> ParseJson(std::string_view body);
+// One event from a JSON value already parsed, with DecodeStructured's
+// validation and no second parse. The value must come from ParseJson (its
+// depth is checked there).
+Result<CloudEvent> DecodeJson(const nlohmann::json& event, const DecodeOptions& opts = {});
 
 // ce-* headers (values percent-encoded as the binding requires), Content-Type
 // from datacontenttype (application/json for JSON data without one), and the

@@ -324,6 +324,32 @@ TEST(CeStructured, V03IsUpgradedWhenAccepted) {
   EXPECT_EQ(e->extensions().at("schemaurl").text, "u");
 }
 
+TEST(CeJson, DecodesParsedValuesAsDecodeStructuredDoes) {
+  std::string body = R"({"entries":[{"event":{"specversion":"1.0","id":"1","source":"/s","type":"t",
+      "datacontenttype":"application/json","data":{"a":[1,2]},"ext":5}},{"event":{"id":1}}]})";
+  auto parsed = ParseJson(body);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  const json& events = (*parsed)["entries"];
+  auto e = DecodeJson(events[0]["event"]);
+  auto same = DecodeStructured(events[0]["event"].dump());
+  ASSERT_TRUE(e.ok()) << Error(e);
+  ASSERT_TRUE(same.ok()) << Error(same);
+  EXPECT_EQ(*e, *same);
+  EXPECT_EQ(e->data(), R"({"a":[1,2]})");
+  EXPECT_EQ(e->extensions().at("ext").text, "5");
+  EXPECT_TRUE(Contains(Error(DecodeJson(events[1]["event"])), "attribute \"id\" must be a JSON string"));
+  EXPECT_TRUE(Contains(Error(DecodeJson(json::array())), "not a JSON object"));
+}
+
+TEST(CeJson, ParseJsonChecksTheBodyOnce) {
+  EXPECT_EQ(ParseJson("not json").status().message(), "body is not valid JSON");
+  EXPECT_EQ(ParseJson(std::string("{}\0", 3)).status().message(), "body is not valid JSON");
+  EXPECT_TRUE(Contains(ParseJson("\xFF{}").status().message(), "UTF-8"));
+  std::string deep = R"({"entries":[{"event":)" + std::string(600, '[') + std::string(600, ']') + "}]}";
+  EXPECT_TRUE(Contains(ParseJson(deep).status().message(), "deeper than 512"));
+  EXPECT_TRUE(ParseJson("[1]").ok());
+}
+
 // --- Batch
 
 TEST(CeBatch, DecodesEveryEvent) {
