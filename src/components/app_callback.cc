@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "common/encoding.h"
+#include "common/json_text.h"
 #include "common/uuid.h"
 
 namespace ofn::components {
@@ -60,8 +61,7 @@ std::string RawEnvelope(const Message& m) {
 
 bool IsJsonObject(std::string_view data) {
   size_t first = data.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos || data[first] != '{') return false;
-  return Json::accept(data);
+  return first != std::string_view::npos && data[first] == '{' && jsontext::Valid(data);
 }
 
 std::string BulkBody(std::string_view id, std::string_view topic, std::string_view pubsub,

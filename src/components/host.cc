@@ -515,6 +515,9 @@ std::string ComponentHost::Metrics() {
   std::string out =
       "# HELP ofn_events_total Events delivered to functions, by outcome.\n"
       "# TYPE ofn_events_total counter\n";
+  std::string calls =
+      "# HELP ofn_event_calls_total Calls that carried events to instances (a bulk call carries several).\n"
+      "# TYPE ofn_event_calls_total counter\n";
   std::string held =
       "# HELP ofn_events_held Events read from brokers and not yet acknowledged, by state.\n"
       "# TYPE ofn_events_held gauge\n";
@@ -530,11 +533,13 @@ std::string ComponentHost::Metrics() {
     line("dead_lettered", s.dead_lettered);
     line("dropped", s.dropped);
     line("unreachable", s.unreachable);
+    calls += "ofn_event_calls_total{namespace=\"" + fn->config.ns + "\",name=\"" + fn->config.name + "\"} " +
+             std::to_string(s.calls) + "\n";
     std::string hl = "{namespace=\"" + fn->config.ns + "\",name=\"" + fn->config.name + "\",state=\"";
     held += "ofn_events_held" + hl + "in_flight\"} " + std::to_string(s.in_flight) + "\n";
     held += "ofn_events_held" + hl + "queued\"} " + std::to_string(s.queued) + "\n";
   }
-  return out + held;
+  return out + calls + held;
 }
 
 }  // namespace ofn::components

@@ -30,6 +30,10 @@ constexpr char kMaxConcurrencyAnnotation[] = "dapr.io/app-max-concurrency";
 constexpr char kMaxAttemptsAnnotation[] = "ofn.io/max-attempts";
 constexpr char kRetryBackoffAnnotation[] = "ofn.io/retry-backoff";
 constexpr char kRetryMaxBackoffAnnotation[] = "ofn.io/retry-max-backoff";
+// Events read ahead per call an async function may have in flight: a full
+// bulk call (the C++ framework asks for up to 32 events per call).
+constexpr size_t kReadAheadPerCall = 32;
+constexpr size_t kMaxReadAhead = 4096;
 
 // The annotation as a positive integer, or `fallback` (with a problem noted).
 int PositiveAnnotation(const std::map<std::string, std::string>& a, const char* name, int fallback,
@@ -467,9 +471,12 @@ void FunctionManager::ApplyComponents(Fn& fn) {
   int per_instance = PositiveAnnotation(a, kMaxConcurrencyAnnotation, 16, &problems);
   fc.per_instance = static_cast<size_t>(per_instance);
   // One at a time keeps the broker's order; otherwise read ahead enough to
-  // keep every instance the function may get busy.
+  // keep every instance the function may get busy with full bulk calls
+  // (kReadAheadPerCall events per call it may have in flight).
   int max_replicas = fn.keda ? fn.keda->config().max_replicas : 1;
-  fc.max_in_flight = per_instance == 1 ? 1 : std::min<size_t>(1024, fc.per_instance * std::max(1, max_replicas));
+  fc.max_in_flight = per_instance == 1 ? 1
+                                       : std::min<size_t>(kMaxReadAhead, fc.per_instance * kReadAheadPerCall *
+                                                                             std::max(1, max_replicas));
   fc.retry.max_attempts = PositiveAnnotation(a, kMaxAttemptsAnnotation, fc.retry.max_attempts, &problems);
   fc.retry.initial_backoff = DurationAnnotation(a, kRetryBackoffAnnotation, fc.retry.initial_backoff, &problems);
   fc.retry.max_backoff = DurationAnnotation(a, kRetryMaxBackoffAnnotation, fc.retry.max_backoff, &problems);
