@@ -39,6 +39,13 @@ nlohmann::json Normalized(const std::string& text) {
   return j;
 }
 
+std::string Trimmed(std::string_view s) {
+  constexpr std::string_view kSpace = " \t\n\r";
+  size_t first = s.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return {};
+  return std::string(s.substr(first, s.find_last_not_of(kSpace) - first + 1));
+}
+
 void CheckJsonRoundTrip(const CloudEvent& e) {
   std::string text = e.ToJson();
   auto back = CloudEvent::FromJson(text);
@@ -46,7 +53,13 @@ void CheckJsonRoundTrip(const CloudEvent& e) {
   Require(SameAttributes(e, *back));
   Require(e.extensions() == back->extensions());  // JSON keeps extension kinds
   Require(e.data_content_type() == back->data_content_type());
-  if (!e.data_is_json()) Require(e.data() == back->data());  // JSON data may be re-serialized
+  // Data comes back byte for byte: JSON data is spliced in and read back as
+  // sent, but for whitespace around it.
+  if (e.data_is_json() && e.data() && ofn::ce::CheckJson(*e.data()).ok()) {
+    Require(back->data() == Trimmed(*e.data()));
+  } else {
+    Require(e.data() == back->data());
+  }
   Require(Normalized(text) == Normalized(back->ToJson()));
 }
 

@@ -1,6 +1,7 @@
 #include "framework/async_callbacks.h"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,13 +32,10 @@ constexpr int kBulkMaxMessagesCount = 32;
 // A real Dapr sidecar waits at most this long to fill a batch: bulk adds no latency.
 constexpr int kBulkMaxAwaitDurationMs = 1;
 
-// The single structured event in a body parsed to look for a bulk delivery.
-Result<CloudEvent> SingleEvent(const Result<nlohmann::json>& body, const ce::DecodeOptions& opts) {
-  if (!body.ok()) return body.status();
-  if (!body->is_object()) {
-    return Status::InvalidArgument(std::string("body is not a JSON object, got ") + body->type_name());
-  }
-  return ce::DecodeJson(*body, opts);
+// The single structured event in a body checked to look for a bulk delivery.
+Result<CloudEvent> SingleEvent(const Status& checked, std::string_view body, const ce::DecodeOptions& opts) {
+  if (!checked.ok()) return checked;
+  return ce::DecodeCheckedJson(body, opts);
 }
 
 // One log line about a pub/sub event; names the bulk entry if there is one.
@@ -162,35 +160,37 @@ void AsyncCallbacks::DeliverPubSub(const Route& route, const HttpRequest& req, H
     resp = PubSubStatus(HandleEvent(route, req, ce::DecodeRequest(req, decode_), {}));
     return;
   }
-  // Parsed once: the shape tells a bulk delivery from a single event.
-  Result<nlohmann::json> body = ce::ParseJson(req.body());
-  if (body.ok() && dapr::IsBulkBody(*body)) {
-    DeliverBulk(route, req, *body, resp);
-    return;
+  // Checked once: the shape then tells a bulk delivery from a single event,
+  // and neither is checked again.
+  std::string_view body = req.body();
+  Status checked = ce::CheckJson(body);
+  if (checked.ok()) {
+    if (std::optional<dapr::Bulk> bulk = dapr::ReadBulk(body)) {
+      DeliverBulk(route, req, *bulk, resp);
+      return;
+    }
   }
-  resp = PubSubStatus(HandleEvent(route, req, SingleEvent(body, decode_), {}));
+  resp = PubSubStatus(HandleEvent(route, req, SingleEvent(checked, body, decode_), {}));
 }
 
-void AsyncCallbacks::DeliverBulk(const Route& route, const HttpRequest& req, const nlohmann::json& body,
+void AsyncCallbacks::DeliverBulk(const Route& route, const HttpRequest& req, const dapr::Bulk& bulk,
                                  HttpResponse& resp) const {
-  const nlohmann::json& entries = *body.find("entries");
-  std::vector<std::string_view> texts = dapr::EntryEventTexts(req.body());
   std::vector<dapr::EntryStatus> statuses;
-  statuses.reserve(entries.size());
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const nlohmann::json& entry = entries[i];
-    std::string_view id = dapr::EntryId(entry);
-    if (id.empty()) {
+  statuses.reserve(bulk.entries.size());
+  for (size_t i = 0; i < bulk.entries.size(); ++i) {
+    dapr::Entry entry = dapr::ReadEntry(bulk.entries[i]);
+    if (entry.id.empty()) {
       LogEvent(log::Level::kWarn, "skipping a bulk entry without an entryId (Dapr retries it)", fn_.name(),
                route.input, {}, std::pair{"index", std::to_string(i)});
       continue;
     }
-    Result<CloudEvent> event = dapr::DecodeEntryEvent(body, entry, decode_);
+    Result<CloudEvent> event = dapr::DecodeEntryEvent(bulk, entry, decode_);
     // The function's request body: the raw bytes, or the event as sent.
-    std::string_view entry_body = i < texts.size() ? texts[i] : std::string_view();
+    std::string_view entry_body = entry.event;
     if (event.ok() && dapr::IsRawEntry(entry)) entry_body = *event->data();
-    HttpRequest entry_req = dapr::EntryRequest(req, body, entry, entry_body);
-    statuses.push_back({id, HandleEvent(route, entry_req, event, id)});
+    dapr::EntryRequest entry_req(req, bulk, entry, entry_body);
+    std::string_view status = HandleEvent(route, entry_req.request(), event, entry.id);
+    statuses.push_back({std::move(entry.id), status});
   }
   resp = HttpResponse(200, dapr::StatusesJson(statuses), "application/json");
 }

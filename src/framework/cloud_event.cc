@@ -2,8 +2,10 @@
 // including the JSON batch format.
 #include "ofn/cloud_event.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <forward_list>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "common/encoding.h"
+#include "common/json_text.h"
 #include "framework/cloudevent_http.h"
 
 namespace ofn {
@@ -19,10 +22,11 @@ namespace {
 
 using json = nlohmann::json;
 
-// nlohmann parses iteratively but dumps and copies recursively: bound the
-// nesting so no request can exhaust the stack.
+// Events carry JSON data through to functions and replies, whose parsers may
+// recurse (jsontext::Valid does): bound the nesting of what is accepted.
 constexpr int kMaxJsonDepth = 512;
 
+// Only to tell why CheckJson rejected a body.
 bool JsonDepthWithin(std::string_view s, int max_depth) {
   int depth = 0;
   bool in_string = false;
@@ -43,12 +47,6 @@ bool JsonDepthWithin(std::string_view s, int max_depth) {
     }
   }
   return true;
-}
-
-// nlohmann's lexer stops at a NUL byte as if the input ended there, while
-// JSON never allows a raw NUL: check before parsing.
-bool IsJsonText(std::string_view s) {
-  return s.find('\0') == std::string_view::npos && JsonDepthWithin(s, kMaxJsonDepth) && json::accept(s);
 }
 
 // Never throws: strings set by user code may be invalid UTF-8.
@@ -82,113 +80,160 @@ Status Fail(std::string* attr, std::string_view name, std::string message) {
   return Status::InvalidArgument(std::move(message));
 }
 
-// Fills `e` from one JSON object in the event format. `encoding` receives a
-// v0.3 datacontentencoding for FinishDecode.
-Status DecodeObject(const json& obj, const ce::DecodeOptions& opts, CloudEvent& e, std::optional<std::string>& encoding,
-                    std::string* attr) {
-  if (!obj.is_object()) return Fail(attr, "", std::string("event is not a JSON object, got ") + obj.type_name());
+// An extension attribute from a JSON number: an integer in int64 range, as
+// nlohmann's DOM told them apart (beyond uint64 or with a fraction or an
+// exponent it held a float).
+Status NumberExtension(std::string_view name, std::string_view number, CloudEvent& e, std::string* attr) {
+  if (number.find_first_of(".eE") == std::string_view::npos) {
+    const char* end = number.data() + number.size();
+    std::int64_t i;
+    if (auto [p, ec] = std::from_chars(number.data(), end, i); ec == std::errc() && p == end) {
+      e.set_extension(std::string(name), ExtensionValue::Integer(i));
+      return Status::Ok();
+    }
+    std::uint64_t u;
+    if (auto [p, ec] = std::from_chars(number.data(), end, u); ec == std::errc() && p == end) {
+      return Fail(attr, name, "extension attribute " + Quote(name) + " is an integer out of range");
+    }
+  }
+  return Fail(attr, name,
+              "extension attribute " + Quote(name) +
+                  " must be a JSON string, boolean or integer, got a non-integer number");
+}
+
+// Sets a core attribute (or a v0.3 one, kept for FinishDecode) from its string.
+void SetStringAttribute(std::string_view name, std::string s, CloudEvent& e, std::optional<std::string>& encoding) {
+  if (name == "specversion")
+    e.set_spec_version(std::move(s));
+  else if (name == "id")
+    e.set_id(std::move(s));
+  else if (name == "source")
+    e.set_source(std::move(s));
+  else if (name == "type")
+    e.set_type(std::move(s));
+  else if (name == "datacontenttype")
+    e.set_data_content_type(std::move(s));
+  else if (name == "dataschema")
+    e.set_data_schema(std::move(s));
+  else if (name == "subject")
+    e.set_subject(std::move(s));
+  else if (name == "time")
+    e.set_time(std::move(s));
+  else if (name == "datacontentencoding")
+    encoding = std::move(s);
+  else if (name == "schemaurl" && !e.data_schema())  // dataschema sorts first and wins
+    e.set_data_schema(std::move(s));
+}
+
+// Sets `e`'s data from the `data` member's text (attributes are all set).
+void SetData(std::string_view data, bool v03, const std::optional<std::string>& encoding, CloudEvent& e) {
+  const auto& ct = e.data_content_type();
+  bool json_type = !ct || ce::IsJsonMediaType(*ct);
+  if (jsontext::KindOf(data) == jsontext::Kind::kString && (!json_type || (v03 && encoding))) {
+    // Text data; or v0.3 Base64 text that FinishDecode decodes.
+    e.set_data(jsontext::Unquote(data));
+    return;
+  }
+  // JSON data is the value's text as sent, not parsed and re-serialized: the
+  // publisher's bytes, as the CloudEvents Go SDK and OpenFunction's Go
+  // framework keep it (json.RawMessage), and no tree of a large payload.
+  if (ct && json_type) {
+    e.set_data(std::string(data));  // JSON by its type already
+  } else {
+    // Keep the JSON value itself (JSON format §3.1), whatever the type says.
+    e.set_json_data(std::string(data));
+  }
+}
+
+// Fills `e` from one checked JSON value's text in the event format.
+// `encoding` receives a v0.3 datacontentencoding for FinishDecode. Members
+// are taken as the DOM held them (ce::DomMembers), so duplicates and which
+// error comes first are what they always were.
+Status DecodeObject(std::string_view obj, const ce::DecodeOptions& opts, CloudEvent& e,
+                    std::optional<std::string>& encoding, std::string* attr) {
+  using jsontext::Kind;
+  Kind obj_kind = jsontext::KindOf(obj);
+  if (obj_kind != Kind::kObject) {
+    return Fail(attr, "", "event is not a JSON object, got " + std::string(ce::JsonTypeName(obj_kind)));
+  }
+  std::forward_list<std::string> unescaped;
+  std::vector<ce::JsonMember> members = ce::DomMembers(obj, unescaped);
   e.set_spec_version("");  // absent unless the member gives it
   // specversion first: it decides which members are core attributes.
   bool v03 = false;
-  if (auto it = obj.find("specversion"); it != obj.end() && !it->is_null() && it->is_string()) {
-    v03 = opts.accept_v03 && it->get_ref<const std::string&>() == "0.3";
+  for (const auto& m : members) {
+    if (m.name == "specversion" && jsontext::KindOf(m.value) == Kind::kString) {
+      v03 = opts.accept_v03 && jsontext::Equals(m.value, "0.3");
+    }
   }
-  const json* data = nullptr;
-  const json* data_base64 = nullptr;
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
-    const std::string& name = it.key();
-    const json& value = it.value();
-    if (value.is_null()) continue;  // null members count as absent
+  std::string_view data, data_base64;  // the members' text; empty when absent
+  for (const auto& [name, value] : members) {
+    Kind kind = jsontext::KindOf(value);
+    if (kind == Kind::kNull) continue;  // null members count as absent
     if (name == "data") {
-      data = &value;
+      data = value;
       continue;
     }
     if (name == "data_base64") {
-      data_base64 = &value;
+      data_base64 = value;
       continue;
     }
     bool v03_core = v03 && (name == "schemaurl" || name == "datacontentencoding");
     if (IsCoreStringAttribute(name) || v03_core) {
-      if (!value.is_string()) {
+      if (kind != Kind::kString) {
         return Fail(attr, name,
-                    "attribute " + Quote(name) + " must be a JSON string, got " + std::string(value.type_name()));
+                    "attribute " + Quote(name) + " must be a JSON string, got " + std::string(ce::JsonTypeName(kind)));
       }
-      std::string s = value.get<std::string>();
-      if (name == "specversion")
-        e.set_spec_version(std::move(s));
-      else if (name == "id")
-        e.set_id(std::move(s));
-      else if (name == "source")
-        e.set_source(std::move(s));
-      else if (name == "type")
-        e.set_type(std::move(s));
-      else if (name == "datacontenttype")
-        e.set_data_content_type(std::move(s));
-      else if (name == "dataschema")
-        e.set_data_schema(std::move(s));
-      else if (name == "subject")
-        e.set_subject(std::move(s));
-      else if (name == "time")
-        e.set_time(std::move(s));
-      else if (name == "datacontentencoding")
-        encoding = std::move(s);
-      else if (name == "schemaurl" && !e.data_schema())
-        e.set_data_schema(std::move(s));
+      SetStringAttribute(name, jsontext::Unquote(value), e, encoding);
       continue;
     }
     if (!ce::IsValidAttributeName(name)) {
       return Fail(attr, name,
                   "invalid attribute name " + Quote(name) + ": names are lower-case letters a-z and digits 0-9");
     }
-    switch (value.type()) {
-      case json::value_t::string:
-        e.set_extension(name, ExtensionValue::String(value.get<std::string>()));
+    switch (kind) {
+      case Kind::kString:
+        e.set_extension(std::string(name), ExtensionValue::String(jsontext::Unquote(value)));
         break;
-      case json::value_t::boolean:
-        e.set_extension(name, ExtensionValue::Bool(value.get<bool>()));
+      case Kind::kTrue:
+      case Kind::kFalse:
+        e.set_extension(std::string(name), ExtensionValue::Bool(kind == Kind::kTrue));
         break;
-      case json::value_t::number_integer:
-        e.set_extension(name, ExtensionValue::Integer(value.get<std::int64_t>()));
-        break;
-      case json::value_t::number_unsigned:
-        if (value.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-          return Fail(attr, name, "extension attribute " + Quote(name) + " is an integer out of range");
-        }
-        e.set_extension(name, ExtensionValue::Integer(value.get<std::int64_t>()));
+      case Kind::kNumber:
+        if (Status s = NumberExtension(name, value, e, attr); !s.ok()) return s;
         break;
       default:
-        return Fail(
-            attr, name,
-            "extension attribute " + Quote(name) + " must be a JSON string, boolean or integer, got " +
-                (value.is_number_float() ? std::string("a non-integer number") : std::string(value.type_name())));
+        return Fail(attr, name,
+                    "extension attribute " + Quote(name) + " must be a JSON string, boolean or integer, got " +
+                        std::string(ce::JsonTypeName(kind)));
     }
   }
 
-  if (data && data_base64) {
+  if (!data.empty() && !data_base64.empty()) {
     return Fail(attr, "data_base64", "members \"data\" and \"data_base64\" must not both be present");
   }
-  if (data_base64) {
-    if (!data_base64->is_string()) {
+  if (!data_base64.empty()) {
+    Kind kind = jsontext::KindOf(data_base64);
+    if (kind != Kind::kString) {
       return Fail(attr, "data_base64",
-                  std::string("member \"data_base64\" must be a JSON string, got ") + data_base64->type_name());
+                  "member \"data_base64\" must be a JSON string, got " + std::string(ce::JsonTypeName(kind)));
     }
-    auto bytes = enc::Base64Decode(data_base64->get_ref<const std::string&>());
+    std::forward_list<std::string> copy;
+    auto bytes = enc::Base64Decode(ce::JsonString(data_base64, copy));
     if (!bytes) return Fail(attr, "data_base64", "member \"data_base64\" is not valid Base64");
     e.set_data(std::move(*bytes));
-  } else if (data) {
-    const auto& ct = e.data_content_type();
-    bool json_type = !ct || ce::IsJsonMediaType(*ct);
-    if (data->is_string() && (!json_type || (v03 && encoding))) {
-      // Text data; or v0.3 Base64 text that FinishDecode decodes.
-      e.set_data(data->get<std::string>());
-    } else if (ct && json_type) {
-      e.set_data(Dump(*data));  // JSON by its type already
-    } else {
-      // Keep the JSON value itself (JSON format §3.1), whatever the type says.
-      e.set_json_data(Dump(*data));
-    }
+  } else if (!data.empty()) {
+    SetData(data, v03, encoding, e);
   }
   return Status::Ok();
+}
+
+// JSON's insignificant whitespace around a value.
+std::string_view TrimJsonSpace(std::string_view s) {
+  constexpr std::string_view kSpace = " \t\n\r";
+  size_t first = s.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(kSpace) - first + 1);
 }
 
 }  // namespace
@@ -259,18 +304,58 @@ Status CheckEvent(const CloudEvent& e, std::string* attr) {
   return Status::Ok();
 }
 
-Result<json> ParseJson(std::string_view body) {
+std::vector<JsonMember> DomMembers(std::string_view object, std::forward_list<std::string>& unescaped) {
+  std::vector<jsontext::Member> members = jsontext::Members(object);
+  std::vector<JsonMember> out;
+  out.reserve(members.size());
+  for (const auto& m : members) out.push_back({JsonString(m.key, unescaped), m.value});
+  // Stable: of equal names the last written stays last, and is the one kept.
+  std::stable_sort(out.begin(), out.end(), [](const JsonMember& a, const JsonMember& b) { return a.name < b.name; });
+  size_t kept = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (i + 1 < out.size() && out[i + 1].name == out[i].name) continue;
+    out[kept++] = out[i];
+  }
+  out.resize(kept);
+  return out;
+}
+
+std::string_view JsonString(std::string_view literal, std::forward_list<std::string>& unescaped) {
+  if (literal.size() < 2) return {};
+  std::string_view inner = literal.substr(1, literal.size() - 2);
+  // Checked text: without escapes the bytes are the string (UTF-8, no controls).
+  if (inner.find('\\') == std::string_view::npos) return inner;
+  return unescaped.emplace_front(jsontext::Unquote(literal));
+}
+
+std::string_view JsonTypeName(jsontext::Kind kind) {
+  switch (kind) {
+    case jsontext::Kind::kObject: return "object";
+    case jsontext::Kind::kArray: return "array";
+    case jsontext::Kind::kString: return "string";
+    case jsontext::Kind::kNumber: return "number";
+    case jsontext::Kind::kTrue:
+    case jsontext::Kind::kFalse: return "boolean";
+    case jsontext::Kind::kNull: return "null";
+  }
+  return "value";
+}
+
+Status CheckJson(std::string_view body) {
+  if (jsontext::Valid(body, kMaxJsonDepth)) return Status::Ok();
+  // Rejected (rare): a second look tells why, in the order always reported.
   if (!enc::IsValidUtf8(body)) return Status::InvalidArgument("body is not valid UTF-8");
   if (!JsonDepthWithin(body, kMaxJsonDepth)) {
     return Status::InvalidArgument("body nests JSON deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }
-  if (body.find('\0') != std::string_view::npos) return Status::InvalidArgument("body is not valid JSON");
-  json v = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (v.is_discarded()) return Status::InvalidArgument("body is not valid JSON");
-  return v;
+  return Status::InvalidArgument("body is not valid JSON");
 }
 
-Result<CloudEvent> DecodeJson(const json& event, const DecodeOptions& opts) {
+Result<CloudEvent> DecodeCheckedJson(std::string_view event, const DecodeOptions& opts) {
+  event = TrimJsonSpace(event);
+  if (jsontext::Kind kind = jsontext::KindOf(event); kind != jsontext::Kind::kObject) {
+    return Status::InvalidArgument("body is not a JSON object, got " + std::string(JsonTypeName(kind)));
+  }
   CloudEvent e;
   std::optional<std::string> encoding;
   if (Status s = DecodeObject(event, opts, e, encoding, nullptr); !s.ok()) return s;
@@ -279,27 +364,24 @@ Result<CloudEvent> DecodeJson(const json& event, const DecodeOptions& opts) {
 }
 
 Result<CloudEvent> DecodeStructured(std::string_view body, const DecodeOptions& opts) {
-  auto parsed = ParseJson(body);
-  if (!parsed.ok()) return parsed.status();
-  if (!parsed->is_object()) {
-    return Status::InvalidArgument(std::string("body is not a JSON object, got ") + parsed->type_name());
-  }
-  return DecodeJson(*parsed, opts);
+  if (Status s = CheckJson(body); !s.ok()) return s;
+  return DecodeCheckedJson(body, opts);
 }
 
 Result<std::vector<CloudEvent>> DecodeBatch(std::string_view body, const DecodeOptions& opts) {
-  auto parsed = ParseJson(body);
-  if (!parsed.ok()) return parsed.status();
-  if (!parsed->is_array()) {
-    return Status::InvalidArgument(std::string("batch body is not a JSON array, got ") + parsed->type_name());
+  if (Status s = CheckJson(body); !s.ok()) return s;
+  body = TrimJsonSpace(body);
+  if (jsontext::Kind kind = jsontext::KindOf(body); kind != jsontext::Kind::kArray) {
+    return Status::InvalidArgument("batch body is not a JSON array, got " + std::string(JsonTypeName(kind)));
   }
+  std::vector<std::string_view> elements = jsontext::Elements(body);
   std::vector<CloudEvent> events;
-  events.reserve(parsed->size());
-  for (size_t i = 0; i < parsed->size(); ++i) {
+  events.reserve(elements.size());
+  for (size_t i = 0; i < elements.size(); ++i) {
     CloudEvent e;
     std::optional<std::string> encoding;
     std::string attr;
-    Status s = DecodeObject((*parsed)[i], opts, e, encoding, &attr);
+    Status s = DecodeObject(elements[i], opts, e, encoding, &attr);
     if (s.ok()) s = FinishDecode(e, opts, encoding, &attr);
     if (!s.ok()) {
       // "[2].id: missing required attribute "id"": the element and member at fault.
@@ -356,7 +438,7 @@ std::string CloudEvent::ToJson() const {
   }
   if (data_) {
     const std::string& d = *data_;
-    if (data_is_json() && IsJsonText(d)) {
+    if (data_is_json() && jsontext::Valid(d, kMaxJsonDepth)) {
       member("data", d);  // already JSON text: splice it as is
     } else if (data_content_type_ && !ce::IsJsonMediaType(*data_content_type_) &&
                ce::IsTextMediaType(*data_content_type_) && enc::IsValidUtf8(d)) {

@@ -6,12 +6,13 @@
 // attribute or JSON member at fault; the framework answers them with 400.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
+#include <forward_list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/json_text.h"
 #include "ofn/cloud_event.h"
 #include "ofn/http_request.h"
 #include "ofn/http_response.h"
@@ -40,18 +41,20 @@ Result<CloudEvent> DecodeRequest(const HttpRequest& req, const DecodeOptions& op
 // name the element: `[2].id: missing required attribute "id"`.
 Result<std::vector<CloudEvent>> DecodeBatch(std::string_view body, const DecodeOptions& opts = {});
 
-// One event in the JSON format (a structured-mode body).
+// One event in the JSON format (a structured-mode body). A `data` member
+// holding JSON becomes the event's data as sent, not parsed and re-serialized.
 Result<CloudEvent> DecodeStructured(std::string_view body, const DecodeOptions& opts = {});
 
-// A JSON body checked as DecodeStructured checks its own: valid UTF-8, no
-// NUL, nested at most 512 levels (counted on the text before parsing, so the
-// DOM is safe to copy and dump). For a body that holds events (a Dapr bulk
-// delivery), parsed once and decoded with DecodeJson.
-Result<nlohmann::json> ParseJson(std::string_view body);
-// One event from a JSON value already parsed, with DecodeStructured's
-// validation and no second parse. The value must come from ParseJson (its
-// depth is checked there).
-Result<CloudEvent> DecodeJson(const nlohmann::json& event, const DecodeOptions& opts = {});
+// A JSON body checked as DecodeStructured checks its own, in one pass
+// (jsontext::Valid): JSON whose strings are UTF-8, nested at most 512 levels
+// (functions may hand data to recursive parsers). The errors are
+// DecodeStructured's: "body is not valid UTF-8", "body nests JSON deeper than
+// 512 levels", "body is not valid JSON".
+Status CheckJson(std::string_view body);
+// One event from text CheckJson accepted, alone or as part of a checked
+// document (an entry of a Dapr bulk delivery): DecodeStructured without the
+// second look at the text.
+Result<CloudEvent> DecodeCheckedJson(std::string_view event, const DecodeOptions& opts = {});
 
 // ce-* headers (values percent-encoded as the binding requires), Content-Type
 // from datacontenttype (application/json for JSON data without one), and the
@@ -76,6 +79,21 @@ bool IsRfc3339(std::string_view s);
 bool IsValidAttributeName(std::string_view name);
 // Validate(), and the name of the attribute at fault in `*attr` on error.
 Status CheckEvent(const CloudEvent& e, std::string* attr);
+// A member of a JSON object: its name (unescaped) and its value's text.
+struct JsonMember {
+  std::string_view name;
+  std::string_view value;
+};
+// The members of a checked JSON object as a DOM (nlohmann's) holds them: one
+// per name, the last written wins, in name order. Names with escapes are
+// unescaped into `unescaped`; the views stay valid while it lives.
+std::vector<JsonMember> DomMembers(std::string_view object, std::forward_list<std::string>& unescaped);
+// The string a checked JSON string literal denotes: a view into it when it
+// has no escapes (the common case), else into a copy added to `unescaped`.
+std::string_view JsonString(std::string_view literal, std::forward_list<std::string>& unescaped);
+// nlohmann's name for a kind of JSON value ("object", "number"...), which
+// error messages have always used.
+std::string_view JsonTypeName(jsontext::Kind kind);
 // The last decoding step: for an accepted v0.3 event, applies
 // datacontentencoding and upgrades specversion to 1.0; then CheckEvent.
 Status FinishDecode(CloudEvent& e, const DecodeOptions& opts, const std::optional<std::string>& content_encoding,

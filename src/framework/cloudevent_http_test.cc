@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <forward_list>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -324,30 +325,91 @@ TEST(CeStructured, V03IsUpgradedWhenAccepted) {
   EXPECT_EQ(e->extensions().at("schemaurl").text, "u");
 }
 
-TEST(CeJson, DecodesParsedValuesAsDecodeStructuredDoes) {
-  std::string body = R"({"entries":[{"event":{"specversion":"1.0","id":"1","source":"/s","type":"t",
-      "datacontenttype":"application/json","data":{"a":[1,2]},"ext":5}},{"event":{"id":1}}]})";
-  auto parsed = ParseJson(body);
-  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
-  const json& events = (*parsed)["entries"];
-  auto e = DecodeJson(events[0]["event"]);
-  auto same = DecodeStructured(events[0]["event"].dump());
+TEST(CeJson, DecodesCheckedTextAsDecodeStructuredDoes) {
+  std::string event = R"( {"specversion":"1.0","id":"1","source":"/s","type":"t",
+      "datacontenttype":"application/json","data":{"a":[1,2]},"ext":5} )";
+  ASSERT_TRUE(CheckJson(event).ok());
+  auto e = DecodeCheckedJson(event);
+  auto same = DecodeStructured(event);
   ASSERT_TRUE(e.ok()) << Error(e);
   ASSERT_TRUE(same.ok()) << Error(same);
   EXPECT_EQ(*e, *same);
   EXPECT_EQ(e->data(), R"({"a":[1,2]})");
   EXPECT_EQ(e->extensions().at("ext").text, "5");
-  EXPECT_TRUE(Contains(Error(DecodeJson(events[1]["event"])), "attribute \"id\" must be a JSON string"));
-  EXPECT_TRUE(Contains(Error(DecodeJson(json::array())), "not a JSON object"));
+  EXPECT_TRUE(Contains(Error(DecodeCheckedJson(R"({"id":1})")), "attribute \"id\" must be a JSON string"));
+  EXPECT_EQ(Error(DecodeCheckedJson("[]")), "body is not a JSON object, got array");
 }
 
-TEST(CeJson, ParseJsonChecksTheBodyOnce) {
-  EXPECT_EQ(ParseJson("not json").status().message(), "body is not valid JSON");
-  EXPECT_EQ(ParseJson(std::string("{}\0", 3)).status().message(), "body is not valid JSON");
-  EXPECT_TRUE(Contains(ParseJson("\xFF{}").status().message(), "UTF-8"));
+TEST(CeJson, CheckJsonChecksTheBodyOnce) {
+  EXPECT_EQ(CheckJson("not json").message(), "body is not valid JSON");
+  EXPECT_EQ(CheckJson(std::string("{}\0", 3)).message(), "body is not valid JSON");
+  EXPECT_EQ(CheckJson("{\"a\":\"\x01\"}").message(), "body is not valid JSON") << "raw control character";
+  EXPECT_EQ(CheckJson("\xFF{}").message(), "body is not valid UTF-8");
+  EXPECT_EQ(CheckJson("{\"a\":\"\xC3\"}").message(), "body is not valid UTF-8");
   std::string deep = R"({"entries":[{"event":)" + std::string(600, '[') + std::string(600, ']') + "}]}";
-  EXPECT_TRUE(Contains(ParseJson(deep).status().message(), "deeper than 512"));
-  EXPECT_TRUE(ParseJson("[1]").ok());
+  EXPECT_EQ(CheckJson(deep).message(), "body nests JSON deeper than 512 levels");
+  EXPECT_TRUE(CheckJson(std::string(511, '[') + std::string(511, ']')).ok());
+  EXPECT_TRUE(CheckJson(std::string(512, '[') + std::string(512, ']')).ok());
+  EXPECT_FALSE(CheckJson(std::string(513, '[') + std::string(513, ']')).ok());
+  EXPECT_TRUE(CheckJson("[1]").ok());
+  EXPECT_TRUE(CheckJson(" {} ").ok());
+}
+
+TEST(CeJson, MembersAreWhatADomHolds) {
+  std::forward_list<std::string> unescaped;
+  std::vector<JsonMember> m = DomMembers(R"({"b":1,"a":[2],"b":3,"\u0061":"x","c":{"b":4}})", unescaped);
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[0].name, "a");
+  EXPECT_EQ(m[0].value, R"("x")") << "the last of a name, escaped or not";
+  EXPECT_EQ(m[1].name, "b");
+  EXPECT_EQ(m[1].value, "3");
+  EXPECT_EQ(m[2].name, "c");
+  EXPECT_EQ(m[2].value, R"({"b":4})");
+  EXPECT_TRUE(DomMembers("{}", unescaped).empty());
+  EXPECT_EQ(JsonString(R"("plain")", unescaped), "plain");
+  EXPECT_EQ(JsonString(R"("t\u00e9\n")", unescaped), "t\xC3\xA9\n");
+}
+
+TEST(CeJson, ExtensionNumbersAreIntegersAsTheDomHeldThem) {
+  auto decode = [](std::string_view value) {
+    return DecodeStructured(R"({"specversion":"1.0","id":"1","source":"/s","type":"t","n":)" + std::string(value) +
+                            "}");
+  };
+  for (auto [value, text] : {std::pair{"5", "5"}, std::pair{"-0", "0"}, std::pair{"-9223372036854775808",
+                                                                                  "-9223372036854775808"},
+                             std::pair{"9223372036854775807", "9223372036854775807"}}) {
+    auto e = decode(value);
+    ASSERT_TRUE(e.ok()) << value << ": " << Error(e);
+    EXPECT_EQ(e->extensions().at("n"), ExtensionValue::Integer(std::stoll(text))) << value;
+  }
+  EXPECT_TRUE(Contains(Error(decode("9223372036854775808")), "integer out of range"));
+  EXPECT_TRUE(Contains(Error(decode("18446744073709551615")), "integer out of range"));
+  for (std::string_view value : {"18446744073709551616", "-9223372036854775809", "1.0", "1e2", "1E-2"}) {
+    EXPECT_TRUE(Contains(Error(decode(value)), "got a non-integer number")) << value;
+  }
+  EXPECT_TRUE(Contains(Error(decode("[1]")), "got array"));
+  EXPECT_TRUE(Contains(Error(decode("{}")), "got object"));
+  auto b = decode("true");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->extensions().at("n"), ExtensionValue::Bool(true));
+}
+
+TEST(CeJson, JsonDataIsTheValueAsSent) {
+  // Not parsed and re-serialized: the bytes the publisher wrote (as the Go
+  // SDK's json.RawMessage), spaces, escapes and number spellings included.
+  auto e = DecodeStructured(
+      R"({"specversion":"1.0","id":"1","source":"/s","type":"t","data": { "b" : 1.50, "a" : "\u00e9\/" } })");
+  ASSERT_TRUE(e.ok()) << Error(e);
+  EXPECT_EQ(e->data(), R"({ "b" : 1.50, "a" : "\u00e9\/" })");
+  EXPECT_TRUE(e->data_is_json());
+  auto s = DecodeStructured(R"({"specversion":"1.0","id":"1","source":"/s","type":"t",)"
+                            R"("datacontenttype":"application/json","data":"\u0041"})");
+  ASSERT_TRUE(s.ok()) << Error(s);
+  EXPECT_EQ(s->data(), R"("\u0041")") << "a JSON string of a JSON type stays JSON text, as sent";
+  // The last data member wins, as in a DOM.
+  auto d = DecodeStructured(R"({"specversion":"1.0","id":"1","source":"/s","type":"t","data":[1],"data":[2]})");
+  ASSERT_TRUE(d.ok()) << Error(d);
+  EXPECT_EQ(d->data(), "[2]");
 }
 
 // --- Batch

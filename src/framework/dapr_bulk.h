@@ -1,15 +1,20 @@
 // Dapr bulk subscribe, the app's side (Dapr fact sheet §2.3, "Bulk delivery"):
 // reading the entries of one bulk POST and writing the per-entry statuses.
-// Pure functions over the body parsed once (ce::ParseJson); thread-safe.
+// Views into the body's text, checked once (ce::CheckJson): no tree of the
+// body is built, and each entry's event is decoded from its text as sent.
+// Pure functions; thread-safe.
 //
 //   {"id":"<uuid>","type":"com.dapr.event.sent.bulk","topic":"t","pubsubname":"p","metadata":{...},
 //    "entries":[{"entryId":"e1","event":{<CloudEvent>},"contentType":"application/cloudevents+json",
 //                "metadata":{"k":"v"}},
 //               {"entryId":"e2","event":"<Base64 of raw bytes>","contentType":"application/octet-stream"}]}
 //   -> {"statuses":[{"entryId":"e1","status":"SUCCESS"},{"entryId":"e2","status":"DROP"}]}
+//
+// Of members with the same name the last one counts, as in a DOM.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
+#include <forward_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,42 +26,68 @@
 
 namespace ofn::dapr {
 
-// A bulk delivery: an object with an "entries" array. No CloudEvent has that
-// shape (extension values are scalars), so it decides whatever the headers say.
-bool IsBulkBody(const nlohmann::json& body);
+// A bulk delivery: views into the body's text.
+struct Bulk {
+  std::vector<std::string_view> entries;  // each entry's text, in order
+  std::string_view topic;                 // string literals (quotes included);
+  std::string_view pubsubname;            // empty when absent or not strings
+  std::string_view metadata;              // the delivery's metadata; empty unless an object
+};
 
-// The entry's entryId; empty when it is missing or not a string (such an
-// entry gets no status: Dapr counts it as RETRY).
-std::string_view EntryId(const nlohmann::json& entry);
+// The bulk delivery in `body`, text ce::CheckJson accepted: an object with an
+// "entries" array. No CloudEvent has that shape (extension values are
+// scalars), so it decides whatever the headers say. nullopt otherwise.
+std::optional<Bulk> ReadBulk(std::string_view body);
 
-// The entry's event. A JSON object is a CloudEvent (ce::DecodeJson). A JSON
-// string is a rawPayload message, its bytes in Base64: the event is the one
-// the single raw path gets from Dapr (id entryId, source "Dapr", type
-// com.dapr.event.sent, datacontenttype application/octet-stream, topic and
-// pubsubname, traceid/traceparent/tracestate from the entry's metadata),
-// whatever the entry's contentType. Anything else is an error.
-Result<CloudEvent> DecodeEntryEvent(const nlohmann::json& body, const nlohmann::json& entry,
-                                    const ce::DecodeOptions& opts);
+// One entry of a bulk delivery: views into the body's text.
+struct Entry {
+  // Empty when missing or not a string: such an entry gets no status, which
+  // Dapr counts as RETRY.
+  std::string id;
+  std::string_view event;         // the event's text as sent; empty when missing
+  std::string_view content_type;  // a string literal; empty unless a string
+  std::string_view metadata;      // an object's text; empty unless an object
+};
+
+// The entry whose text (from Bulk::entries) is `entry`; all empty unless it
+// is an object.
+Entry ReadEntry(std::string_view entry);
 
 // Whether the entry's event is a JSON string: raw bytes (rawPayload).
-bool IsRawEntry(const nlohmann::json& entry);
+bool IsRawEntry(const Entry& entry);
 
-// The text of each entry's "event" member in `text`, the JSON a bulk body was
-// parsed from, by entry index (empty when an entry has none): the function
-// sees the event as sent, without a dump of the DOM. `text` must be valid
-// JSON; duplicate members resolve as in the DOM (the last wins).
-std::vector<std::string_view> EntryEventTexts(std::string_view text);
+// The entry's event. A JSON object is a CloudEvent (ce::DecodeCheckedJson:
+// the body was checked). A JSON string is a rawPayload message, its bytes in
+// Base64: the event is the one the single raw path gets from Dapr (id
+// entryId, source "Dapr", type com.dapr.event.sent, datacontenttype
+// application/octet-stream, topic and pubsubname, traceid/traceparent/
+// tracestate from the entry's metadata), whatever the entry's contentType.
+// Anything else is an error.
+Result<CloudEvent> DecodeEntryEvent(const Bulk& bulk, const Entry& entry, const ce::DecodeOptions& opts);
 
 // The request the function sees for one entry: `req`'s method and target;
-// as headers the entry's contentType as Content-Type, then its metadata and
-// the delivery's (string values; the first of a name wins), as a single event
-// carries its broker metadata; `body` as body. Views into `req`, `body_json`,
-// `entry` and `body`.
-HttpRequest EntryRequest(const HttpRequest& req, const nlohmann::json& body_json, const nlohmann::json& entry,
-                         std::string_view body);
+// as headers the entry's contentType as Content-Type, then the string members
+// of its metadata and of the delivery's (each in name order; the first of a
+// name wins), as a single event carries its broker metadata; `body` as body.
+// Views into `req`, the body's text, `body` and this object (the names and
+// values that had escapes): keep them alive, and this object in place.
+class EntryRequest {
+ public:
+  EntryRequest(const HttpRequest& req, const Bulk& bulk, const Entry& entry, std::string_view body);
+  EntryRequest(const EntryRequest&) = delete;
+  EntryRequest& operator=(const EntryRequest&) = delete;
+
+  const HttpRequest& request() const { return req_; }
+
+ private:
+  void AddStringMembers(std::string_view object);
+
+  std::forward_list<std::string> unescaped_;
+  HttpRequest req_;
+};
 
 struct EntryStatus {
-  std::string_view entry_id;
+  std::string entry_id;
   std::string_view status;  // SUCCESS, RETRY or DROP
 };
 // {"statuses":[{"entryId":...,"status":...},...]}

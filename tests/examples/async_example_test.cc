@@ -61,7 +61,8 @@ TEST(AsyncForwarder, ReceivesBindingAndPubSubEvents) {
   ASSERT_TRUE(subs.ok());
   EXPECT_EQ(subs->status, 200);
   EXPECT_EQ(nlohmann::json::parse(subs->body),
-            nlohmann::json::parse(R"([{"pubsubname":"redis-pubsub","topic":"orders","route":"/orders"}])"));
+            nlohmann::json::parse(R"([{"pubsubname":"redis-pubsub","topic":"orders","route":"/orders",
+                "bulkSubscribe":{"enabled":true,"maxMessagesCount":32,"maxAwaitDurationMs":1}}])"));
 
   auto binding = RoundTrip(port, Post("/kafka-in", "hello", "application/json"), After(5s));
   ASSERT_TRUE(binding.ok());
