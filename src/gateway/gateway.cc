@@ -337,7 +337,7 @@ void Gateway::Remove(const std::string& key) {
   if (stopped_) return;
   State* st = state_.get();
   std::promise<void> removed;
-  st->reactor->Post([st, key, &removed] {
+  st->reactor->Post([st, key] {
     auto it = st->fns.find(key);
     if (it == st->fns.end()) return;
     auto fn = it->second;
