@@ -1,12 +1,15 @@
 // One broker as the benchmark driver sees it, through the broker's own C
 // client library (hiredis, libnats, libmosquitto): publishing events, and the
 // "bare" subscriber that Ofn's delivery is compared with. Each bare
-// subscriber reads in batches of kBatch, the read-ahead Ofn gives one
-// instance by default (16 calls in flight), and acknowledges what it read.
+// subscriber reads in batches of up to BareBatch() and acknowledges what it
+// read: by default 512, the read-ahead Ofn gives one instance (16 calls in
+// flight, 32 events each), so both ask the broker for as much at a time;
+// env BARE_BATCH changes it (16 was the default before bulk delivery).
 //
 // Not thread-safe: one Broker per thread.
 #pragma once
 
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <string>
@@ -15,7 +18,11 @@
 
 namespace bench {
 
-constexpr int kBatch = 16;
+inline int BareBatch() {
+  const char* v = std::getenv("BARE_BATCH");
+  int n = v ? std::atoi(v) : 0;
+  return n > 0 ? n : 512;
+}
 
 class Broker {
  public:

@@ -1,6 +1,6 @@
 // NATS JetStream through libnats, as Dapr's pubsub.jetstream uses it: the
 // event is the message; the bare subscriber is a durable pull consumer
-// (explicit acks) fetching kBatch at a time.
+// (explicit acks) fetching BareBatch() at a time.
 #include <nats/nats.h>
 
 #include <cstdio>
@@ -77,8 +77,16 @@ class Nats final : public Broker {
     if (!Ok(js_PullSubscribe(&sub, js_, topic.c_str(), group.c_str(), nullptr, &bind, nullptr), "subscribe", topic))
       return;
     for (;;) {
+      // As Ofn's consumer fetches: what is waiting, up to BareBatch(), at once;
+      // when nothing is, one message as soon as it arrives.
       natsMsgList list{};
-      natsStatus s = natsSubscription_Fetch(&list, sub, kBatch, 1000, nullptr);
+      jsFetchRequest request;
+      jsFetchRequest_Init(&request);
+      request.Batch = BareBatch();
+      request.NoWait = true;
+      request.Expires = 1'000'000'000;
+      natsStatus s = natsSubscription_FetchRequest(&list, sub, &request);
+      if (s == NATS_NOT_FOUND || s == NATS_TIMEOUT) s = natsSubscription_Fetch(&list, sub, 1, 1000, nullptr);
       if (s == NATS_TIMEOUT) continue;
       if (!Ok(s, "fetch", topic)) break;
       for (int i = 0; i < list.Count; ++i) {

@@ -62,7 +62,7 @@ class Redis final : public Broker {
   void Subscribe(const std::string& topic, const std::string& group, Recorder& recorder) override {
     Reply created = Command({"XGROUP", "CREATE", topic, group, "0", "MKSTREAM"});
     for (;;) {
-      Reply r = Command({"XREADGROUP", "GROUP", group, group, "COUNT", std::to_string(kBatch), "BLOCK", "1000",
+      Reply r = Command({"XREADGROUP", "GROUP", group, group, "COUNT", std::to_string(BareBatch()), "BLOCK", "1000",
                          "STREAMS", topic, ">"});
       if (!r) return (void)Ok(nullptr, "XREADGROUP");
       if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) continue;  // nil: the block timed out

@@ -9,7 +9,8 @@
 #
 # Env: BUILD_DIR (default build), BROKERS ("redis nats mqtt"), and the
 # driver's LAT_EVENTS, LAT_INTERVAL_US, TPUT_EVENTS, COLD_ROUNDS,
-# COLD_READINESS, EVENT_SIZE. KEEP_WORK=1 keeps the logs (temporary directory).
+# COLD_READINESS, EVENT_SIZE, BARE_BATCH (the bare subscribers' read batch).
+# KEEP_WORK=1 keeps the logs (temporary directory).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -76,7 +77,7 @@ echo "# Ofn async event delivery benchmark"
 echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "command:  bench/async/run.sh (BROKERS=\"$BROKERS\" LAT_EVENTS=${LAT_EVENTS:-2000}" \
      "LAT_INTERVAL_US=${LAT_INTERVAL_US:-2000} TPUT_EVENTS=${TPUT_EVENTS:-20000} COLD_ROUNDS=${COLD_ROUNDS:-20}" \
-     "EVENT_SIZE=${EVENT_SIZE:-1024})"
+     "EVENT_SIZE=${EVENT_SIZE:-1024} BARE_BATCH=${BARE_BATCH:-512})"
 echo "machine:  $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r)," \
      "load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "cores:    ofn server + instances, bare subscribers on $SERVER_CPU; brokers + publisher on $CLIENT_CPU"

@@ -34,6 +34,10 @@ std::vector<std::string_view> Elements(std::string_view array);
 
 // The string a valid string literal (quotes included) denotes, UTF-8.
 std::string Unquote(std::string_view literal);
+// Appends `s` as a string literal (quotes included): '"', '\\' and control
+// characters escaped, a byte that is not part of valid UTF-8 replaced by
+// U+FFFD, so the result is always valid JSON.
+void AppendQuoted(std::string& out, std::string_view s);
 // True when the literal (quotes included) denotes exactly `s`; no allocation
 // unless the literal has escapes.
 bool Equals(std::string_view literal, std::string_view s);

@@ -61,6 +61,18 @@ TEST(JsonTextTest, UnquoteDecodesEveryEscape) {
   EXPECT_FALSE(Equals(R"("data")", "dat"));
 }
 
+TEST(JsonTextTest, AppendQuotedAlwaysWritesValidJson) {
+  for (std::string_view in : {std::string_view("plain"), std::string_view("q\"b\\s/\n\r\t\b\f\x01\x1f"),
+                              std::string_view("\xc3\xa9\xf0\x9f\x98\x80"), std::string_view("a\xff" "b\xc3", 4),
+                              std::string_view("\0x", 2)}) {
+    std::string out;
+    AppendQuoted(out, in);
+    ASSERT_TRUE(Valid(out)) << out;
+    EXPECT_EQ(json::parse(out), json::parse(json(std::string(in)).dump(-1, ' ', false, json::error_handler_t::replace)))
+        << out;
+  }
+}
+
 // Against nlohmann on mutations of real documents: the same verdict, and the
 // same members and strings as its tree.
 TEST(JsonTextTest, AgreesWithATreeParser) {

@@ -22,11 +22,19 @@ Verdict FromStatus(std::string s) {
   return Verdict::kRetry;  // RETRY, and any status Dapr does not know
 }
 
-// Broker metadata comes from publishers: bytes that are not UTF-8 are replaced, never thrown on.
-std::string DumpMetadata(const std::map<std::string, std::string>& metadata) {
-  Json m = Json::object();
-  for (const auto& [k, v] : metadata) m[k] = v;
-  return m.dump(-1, ' ', false, Json::error_handler_t::replace);
+// Broker metadata comes from publishers: bytes that are not UTF-8 are
+// replaced, never thrown on (AppendQuoted).
+void AppendMetadata(std::string& out, const std::map<std::string, std::string>& metadata) {
+  out += '{';
+  bool first = true;
+  for (const auto& [k, v] : metadata) {
+    if (!first) out += ',';
+    first = false;
+    jsontext::AppendQuoted(out, k);
+    out += ':';
+    jsontext::AppendQuoted(out, v);
+  }
+  out += '}';
 }
 
 }  // namespace
@@ -70,15 +78,18 @@ std::string BulkBody(std::string_view id, std::string_view topic, std::string_vi
   for (const auto& e : entries) size += e.message->data.size() * (e.raw ? 2 : 1) + 128;
   std::string out;
   out.reserve(size);
-  Json head = {{"id", id}, {"type", "com.dapr.event.sent.bulk"}, {"topic", topic}, {"pubsubname", pubsub}};
-  out += head.dump(-1, ' ', false, Json::error_handler_t::replace);
-  out.pop_back();  // the closing brace: the metadata and entries follow
+  out += R"({"id":)";
+  jsontext::AppendQuoted(out, id);
+  out += R"(,"type":"com.dapr.event.sent.bulk","topic":)";
+  jsontext::AppendQuoted(out, topic);
+  out += R"(,"pubsubname":)";
+  jsontext::AppendQuoted(out, pubsub);
   out += R"(,"metadata":{},"entries":[)";
   for (size_t i = 0; i < entries.size(); ++i) {
     const auto& e = entries[i];
     if (i) out += ',';
     out += R"({"entryId":)";
-    out += Json(e.entry_id).dump(-1, ' ', false, Json::error_handler_t::replace);
+    jsontext::AppendQuoted(out, e.entry_id);
     out += R"(,"event":)";
     if (e.raw) {
       out += '"';
@@ -89,7 +100,7 @@ std::string BulkBody(std::string_view id, std::string_view topic, std::string_vi
       out += R"(,"contentType":"application/cloudevents+json")";
     }
     out += R"(,"metadata":)";
-    out += DumpMetadata(e.message->metadata);
+    AppendMetadata(out, e.message->metadata);
     out += '}';
   }
   out += "]}";
