@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/encoding.h"
+#include "common/json_text.h"
 #include "framework/cloudevent_http.h"
 #include "framework/dapr_bulk.h"
 #include "ofn/cloud_event.h"
@@ -205,33 +206,12 @@ void RequireSame(const Result<CloudEvent>& got, const Result<CloudEvent>& want) 
   Require(!x.is_discarded() && x == json::parse(*b.data(), nullptr, false));
 }
 
-bool DepthWithin(std::string_view s, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return false;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return true;
-}
 
 // nlohmann's DOM of the body when it accepts it as CheckJson must. It also
 // skips a leading byte order mark and refuses numbers beyond a double's range,
 // both of which RFC 8259 leaves open; such bodies have no reference.
 std::optional<json> Reference(std::string_view text, bool checked) {
-  bool nlohmann_ok = text.find('\0') == std::string_view::npos && DepthWithin(text, 512);
+  bool nlohmann_ok = text.find('\0') == std::string_view::npos && ofn::jsontext::NestingWithin(text, 512);
   json doc;
   if (nlohmann_ok) {
     try {

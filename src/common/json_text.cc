@@ -247,6 +247,28 @@ uint32_t Hex4(std::string_view s) {
 
 bool Valid(std::string_view text, int max_depth) { return Validator(text, max_depth).Run(); }
 
+bool NestingWithin(std::string_view s, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return false;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return true;
+}
+
 Kind KindOf(std::string_view value) {
   switch (value.empty() ? 'n' : value.front()) {
     case '{': return Kind::kObject;

@@ -18,6 +18,11 @@ namespace ofn::jsontext {
 // characters, and arrays and objects nest at most `max_depth` deep.
 bool Valid(std::string_view text, int max_depth = 512);
 
+// True when brackets outside strings nest at most `max_depth` deep, in any
+// text (valid or not): tells a too-deep document from a malformed one
+// without recursing.
+bool NestingWithin(std::string_view text, int max_depth);
+
 enum class Kind { kObject, kArray, kString, kNumber, kTrue, kFalse, kNull };
 // The kind of a value; `value` is a Valid value's text starting at its first byte.
 Kind KindOf(std::string_view value);

@@ -1,5 +1,7 @@
 #include "common/log.h"
 
+#include "common/json_text.h"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -35,28 +37,6 @@ std::string Now() {
   return buf;
 }
 
-void AppendJsonString(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 // Text values with spaces or quotes are quoted so a line stays parseable.
 void AppendTextValue(std::string& out, std::string_view v) {
   bool plain = !v.empty();
@@ -66,7 +46,7 @@ void AppendTextValue(std::string& out, std::string_view v) {
   if (plain) {
     out.append(v);
   } else {
-    AppendJsonString(out, v);
+    jsontext::AppendQuoted(out, v);
   }
 }
 
@@ -94,12 +74,12 @@ std::string FormatLine(Level level, std::string_view msg, Fields fields, Format 
   std::string line;
   if (format == Format::kJson) {
     line = "{\"time\":\"" + Now() + "\",\"level\":\"" + LevelName(level, false) + "\",\"msg\":";
-    AppendJsonString(line, msg);
+    jsontext::AppendQuoted(line, msg);
     for (const auto& [k, v] : fields) {
       line.push_back(',');
-      AppendJsonString(line, k);
+      jsontext::AppendQuoted(line, k);
       line.push_back(':');
-      AppendJsonString(line, v);
+      jsontext::AppendQuoted(line, v);
     }
     line += "}\n";
   } else {

@@ -26,29 +26,6 @@ using json = nlohmann::json;
 // recurse (jsontext::Valid does): bound the nesting of what is accepted.
 constexpr int kMaxJsonDepth = 512;
 
-// Only to tell why CheckJson rejected a body.
-bool JsonDepthWithin(std::string_view s, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return false;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return true;
-}
-
 // Never throws: strings set by user code may be invalid UTF-8.
 std::string Dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -345,7 +322,7 @@ Status CheckJson(std::string_view body) {
   if (jsontext::Valid(body, kMaxJsonDepth)) return Status::Ok();
   // Rejected (rare): a second look tells why, in the order always reported.
   if (!enc::IsValidUtf8(body)) return Status::InvalidArgument("body is not valid UTF-8");
-  if (!JsonDepthWithin(body, kMaxJsonDepth)) {
+  if (!jsontext::NestingWithin(body, kMaxJsonDepth)) {
     return Status::InvalidArgument("body nests JSON deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }
   return Status::InvalidArgument("body is not valid JSON");
