@@ -56,9 +56,10 @@ Producer::Producer(rd_kafka_t* rk) : rk_(rk), reports_(rd_kafka_queue_get_main(r
 }
 
 Producer::~Producer() {
-  // Senders have returned by now; this bounds how long records still queued
-  // by a caller that gave up may delay shutdown.
-  rd_kafka_flush(rk_, 10000);
+  // Senders have returned by now, each told whether its record was
+  // delivered: what is still queued belongs to callers that already got an
+  // error, so a broker that is gone must not hold up shutdown for long.
+  rd_kafka_flush(rk_, 2000);
   stop_ = true;
   rd_kafka_queue_yield(reports_);
   thread_.join();
