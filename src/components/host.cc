@@ -90,13 +90,15 @@ ComponentHost::~ComponentHost() {
     poll_stop_ = true;
   }
   poll_cv_.notify_all();
-  if (poller_.joinable()) poller_.join();
+  // Stop reading and delivering first: the poller may be waiting on a broker
+  // (the consumers it holds stay alive until it lets go).
   std::map<std::string, std::shared_ptr<Function>> fns;
   {
     std::lock_guard lk(mu_);
     fns.swap(functions_);
   }
   fns.clear();
+  if (poller_.joinable()) poller_.join();
 }
 
 Status ComponentHost::ApplyComponent(const std::string& ns, const std::string& name, const std::string& spec_json,

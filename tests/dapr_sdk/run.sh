@@ -30,7 +30,9 @@ cleanup() {
 }
 trap cleanup EXIT
 cp "$here"/*.mjs "$scripts/"
-# Port 0 everywhere: the server logs the ports it chose.
+# Port 0 everywhere: the server logs the ports it chose. The log exists
+# before the loop reads it (the background shell may not have opened it yet).
+: >"$data/server.log"
 "$ofn" server --data-dir "$data" --gateway 127.0.0.1:0 --dapr-addr 127.0.0.1:0 2>"$data/server.log" &
 pid=$!
 dapr_port=

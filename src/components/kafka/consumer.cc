@@ -380,15 +380,21 @@ Result<int64_t> Consumer::Backlog() {
       return Status::Unavailable(Describe(spec_) + ": backlog: committed offset of " + p.topic + ": " +
                                  rd_kafka_err2str(p.err));
     }
-    int64_t low = 0, high = 0;
-    if (rd_kafka_resp_err_t e =
-            rd_kafka_query_watermark_offsets(rk_, p.topic, p.partition, &low, &high, kBrokerTimeoutMs)) {
-      return Status::Unavailable(Describe(spec_) + ": backlog: watermarks: " + rd_kafka_err2str(e));
+    // The watermarks this client last saw in fetch answers, not a query:
+    // librdkafka before 2.3 can wait forever in
+    // rd_kafka_query_watermark_offsets when the broker goes away mid-query
+    // (librdkafka #2588), which stalled every backlog and shutdown. The
+    // consumer fetches even at zero instances, so the high mark is fresh.
+    int64_t low = RD_KAFKA_OFFSET_INVALID, high = RD_KAFKA_OFFSET_INVALID;
+    rd_kafka_resp_err_t e = rd_kafka_get_watermark_offsets(rk_, p.topic, p.partition, &low, &high);
+    if (e || high < 0) {
+      return Status::Unavailable(Describe(spec_) + ": backlog: no fetch answer yet from " + p.topic + "/" +
+                                 std::to_string(p.partition));
     }
     if (p.offset >= 0)
       total += std::max<int64_t>(0, high - p.offset);
     else if (spec_.options.oldest)
-      total += high - low;
+      total += high - std::max<int64_t>(0, low);  // the low mark is only known with statistics on: 0 then
   }
   return total;
 }

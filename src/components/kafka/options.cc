@@ -169,8 +169,11 @@ Result<ConfPtr> ProducerConf(const KafkaOptions& o) {
   if (!conf.ok()) return conf;
   if (Status s = Set(conf->get(), "acks", "all", "producerRequiredAcks"); !s.ok()) return s;
   // Publish waits for the delivery report; without a bound a broker outage
-  // would hold the caller for librdkafka's default of five minutes.
-  if (Status s = Set(conf->get(), "message.timeout.ms", "30000", "brokers"); !s.ok()) return s;
+  // would hold the caller for librdkafka's default of five minutes. The
+  // caller is often a function instance, which cannot finish its drain (and
+  // let ofn server stop) before its publish fails: a few seconds, as Dapr's
+  // Kafka producer gives up after a few quick retries.
+  if (Status s = Set(conf->get(), "message.timeout.ms", "5000", "brokers"); !s.ok()) return s;
   if (o.max_message_bytes > 0) {
     if (Status s = Set(conf->get(), "message.max.bytes", std::to_string(o.max_message_bytes), "maxMessageBytes");
         !s.ok()) {
