@@ -192,6 +192,8 @@ TEST_F(HostTest, BulkSubscriptionsGetDaprBulkCalls) {
   auto body = nlohmann::json::parse(reqs[1].body);
   EXPECT_EQ(body["type"], "com.dapr.event.sent.bulk");
   EXPECT_EQ(body["entries"][0]["event"]["id"], "a");
+  EXPECT_NE(host_.Metrics().find(R"(ofn_event_calls_total{namespace="default",name="sub"} 1)"), std::string::npos)
+      << host_.Metrics();
   std::lock_guard lk(bus_.mu);
   EXPECT_EQ(bus_.acks, (std::vector<Outcome>{Outcome::kSuccess}));
 }
