@@ -253,22 +253,39 @@ Event BulkEvent(const std::string& id, Ack ack) {
   return e;
 }
 
+// Holds the app's first answer back until the test has queued more events
+// (at most 10 s, so a failed test still ends).
+class Gate {
+ public:
+  void Wait() {
+    std::unique_lock lk(mu_);
+    cv_.wait_for(lk, 10s, [&] { return open_; });
+  }
+  void Open() {
+    {
+      std::lock_guard lk(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
 TEST(DelivererTest, BulkRoutesGetTheEventsWaitingInOneCallAndEachEntrySettlesAlone) {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
+  Gate gate;
   ScriptedHttpServer app([&](const ScriptedHttpServer::Request& r, size_t index) {
     if (index == 0) {  // the first event goes alone, at once; hold it while the others queue up
-      std::unique_lock lk(mu);
-      cv.wait(lk, [&] { return release; });
+      gate.Wait();
       return Statuses(r.body, {"SUCCESS"});
     }
     if (index == 1) return Statuses(r.body, {"SUCCESS", "RETRY", "DROP", ""});
     return Statuses(r.body, {"SUCCESS", "SUCCESS"});
   });
   Acks acks;
-  std::vector<std::string> dead;
-  std::mutex dead_mu;
   Deliverer d({.name = "default/f",
                .per_instance = 1,
                .retry = {.max_attempts = 3, .initial_backoff = 1ms, .max_backoff = 1ms}});
@@ -276,11 +293,7 @@ TEST(DelivererTest, BulkRoutesGetTheEventsWaitingInOneCallAndEachEntrySettlesAlo
   d.Submit(BulkEvent("e1", acks.Make()));
   ASSERT_TRUE(app.WaitForRequests(1));
   for (const char* id : {"e2", "e3", "e4", "e5"}) d.Submit(BulkEvent(id, acks.Make()));
-  {
-    std::lock_guard lk(mu);
-    release = true;
-  }
-  cv.notify_all();
+  gate.Open();
   ASSERT_TRUE(acks.WaitFor(5));
 
   auto reqs = app.requests();
@@ -307,14 +320,9 @@ TEST(DelivererTest, BulkRoutesGetTheEventsWaitingInOneCallAndEachEntrySettlesAlo
 }
 
 TEST(DelivererTest, BulkCallsCarryRawBytesAndDropWhatIsNotACloudEvent) {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
+  Gate gate;
   ScriptedHttpServer app([&](const ScriptedHttpServer::Request& r, size_t index) {
-    if (index == 0) {
-      std::unique_lock lk(mu);
-      cv.wait(lk, [&] { return release; });
-    }
+    if (index == 0) gate.Wait();
     return Statuses(r.body, {"SUCCESS", "SUCCESS", "SUCCESS"});
   });
   Acks acks;
@@ -334,11 +342,7 @@ TEST(DelivererTest, BulkCallsCarryRawBytesAndDropWhatIsNotACloudEvent) {
     return Status::Ok();
   };
   d.Submit(std::move(broken));
-  {
-    std::lock_guard lk(mu);
-    release = true;
-  }
-  cv.notify_all();
+  gate.Open();
   ASSERT_TRUE(acks.WaitFor(3));
   auto reqs = app.requests();
   ASSERT_EQ(reqs.size(), 2u);
