@@ -173,10 +173,10 @@ void Deliverer::Work() {
 void Deliverer::TakeSameSubscription(const Pending& first, size_t max, std::vector<Pending>* batch) {
   auto pubsub = [](const Message& msg) {
     auto it = msg.metadata.find("pubsubName");
-    return it == msg.metadata.end() ? std::string() : it->second;
+    return it == msg.metadata.end() ? std::string_view() : std::string_view(it->second);
   };
   // Copies: `first` lives in `batch`, which grows.
-  const std::string topic = first.event.message.topic, name = pubsub(first.event.message);
+  const std::string topic = first.event.message.topic, name(pubsub(first.event.message));
   auto now = options_.clock->Now();
   size_t taken = 0;
   for (auto it = queue_.begin(); it != queue_.end() && taken < max;) {
@@ -263,13 +263,11 @@ void Deliverer::Call(std::vector<Pending> batch, Target& target, std::unique_loc
   }
   ++stats_.calls;
   std::string reason = resp.ok() ? "status " + std::to_string(resp->status) : resp.status().message();
-  if (!resp.ok()) {
-    for (size_t i : carried) verdicts[i] = Verdict::kRetry;
-    if (!bulk) verdicts[0] = Verdict::kRetry;
-  } else if (bulk) {
+  // A timeout or a malformed answer leaves every verdict at kRetry.
+  if (resp.ok() && bulk) {
     auto judged = JudgeBulk(resp->status, resp->body, entries);
     for (size_t k = 0; k < carried.size(); ++k) verdicts[carried[k]] = judged[k];
-  } else {
+  } else if (resp.ok()) {
     verdicts[0] = Judge(first.kind, resp->status, resp->body);
   }
   Settle(std::move(batch), verdicts, reason, lk);
