@@ -4,7 +4,7 @@
 // must always hold:
 //   - ce::CheckJson accepts what nlohmann accepts (no NUL, depth <= 512);
 //   - ReadBulk finds a bulk exactly when the DOM is an object with an
-//     "entries" array, and ReadEntry agrees with the DOM: entryId, and each
+//     "entries" array, and its entries agree with the DOM: entryId, and each
 //     event's text parsing to the entry's event;
 //   - every event (a single body, or an entry's) decodes as the reference
 //     decodes the DOM: same outcome, same error message, same attributes and
@@ -236,7 +236,7 @@ void CheckBulk(std::string_view text, const dapr::Bulk& bulk, const json& body) 
   req.set_target("/orders");
   std::vector<dapr::EntryStatus> statuses;
   for (size_t i = 0; i < entries.size(); ++i) {
-    dapr::Entry entry = dapr::ReadEntry(bulk.entries[i]);
+    const dapr::Entry& entry = bulk.entries[i];
     const std::string* id = StringAt(entries[i], "entryId");
     Require(entry.id == (id ? *id : ""));
     const bool has_event = entries[i].is_object() && entries[i].contains("event");
@@ -245,7 +245,8 @@ void CheckBulk(std::string_view text, const dapr::Bulk& bulk, const json& body) 
     auto event = dapr::DecodeEntryEvent(bulk, entry, {});
     RequireSame(event, RefEntryEvent(body, entries[i]));
     if (event.ok()) Require(event->Validate().ok());
-    dapr::EntryRequest r(req, bulk, entry, entry.event);
+    dapr::EntryRequest r(req, bulk);
+    r.Set(entry, entry.event);
     Require(r.request().body() == entry.event && r.request().method() == "POST");
     for (const auto& h : r.request().headers()) Require(ofn::enc::IsValidUtf8(h.value));
     if (!entry.id.empty()) statuses.push_back({entry.id, "SUCCESS"});

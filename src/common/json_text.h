@@ -37,6 +37,12 @@ std::vector<Member> Members(std::string_view object);
 // The elements of a Valid array, in order. Not an array: empty.
 std::vector<std::string_view> Elements(std::string_view array);
 
+// For walks of a Valid text that Members and Elements do not cover (one
+// pass into nested parts): the index after the value whose first byte is at
+// `i`, and the first index from `i` that is not whitespace.
+size_t ValueEnd(std::string_view text, size_t i);
+size_t SkipWs(std::string_view text, size_t i);
+
 // The string a valid string literal (quotes included) denotes, UTF-8.
 std::string Unquote(std::string_view literal);
 // Appends `s` as a string literal (quotes included): '"', '\\' and control

@@ -73,6 +73,48 @@ TEST(JsonTextTest, AppendQuotedAlwaysWritesValidJson) {
   }
 }
 
+// The scans look at 16 and 64 bytes a step: put every kind of byte at every
+// offset around those widths, inside and after long strings, and compare with
+// nlohmann.
+TEST(JsonTextTest, LongStringsAtEveryOffset) {
+  const std::vector<std::string> specials = {"\"",   "\\\"", "\\\\", "\\n", "\\u00e9", "\xc3\xa9", "\xe2\x82\xac",
+                                             "\xff", "\x01", "\x1f", "\x7f", "{",      "]",        "\\",
+                                             "\xc3", "\\ud83d\\ude00"};
+  int checked = 0;
+  for (size_t len : {0, 1, 15, 16, 17, 31, 47, 63, 64, 65, 70, 127, 128, 129, 200}) {
+    for (size_t at = 0; at <= len; at += (len > 20 && at + 3 < len - 3 ? 7 : 1)) {
+      for (const auto& sp : specials) {
+        std::string body = std::string(at, 'x') + sp + std::string(len - at, 'y');
+        for (const std::string& doc : {"\"" + body + "\"", "{\"k\":\"" + body + "\",\"n\":[1,{\"z\":\"}\"}]}",
+                                       "[\"" + body + "\",{\"a\":[\"" + body + "\"]},2]"}) {
+          bool ours = Valid(doc);
+          ASSERT_EQ(ours, json::accept(doc)) << doc;
+          if (!ours) continue;
+          ++checked;
+          json tree = json::parse(doc);
+          if (tree.is_object()) {
+            json rebuilt = json::object();
+            for (const auto& m : Members(doc)) rebuilt[Unquote(m.key)] = json::parse(m.value);
+            ASSERT_EQ(rebuilt, tree) << doc;
+          } else if (tree.is_array()) {
+            json rebuilt = json::array();
+            for (auto e : Elements(doc)) rebuilt.push_back(json::parse(e));
+            ASSERT_EQ(rebuilt, tree) << doc;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 1000);
+  // A container cut off inside a string or nesting ends at the text's end.
+  std::string cut = "{\"a\":[\"" + std::string(100, 'x');
+  ASSERT_EQ(Members(cut).size(), 1u);
+  EXPECT_EQ(Members(cut)[0].value.size(), cut.size() - 5);
+  std::string quoted;
+  AppendQuoted(quoted, std::string(40, 'a') + "\"\n" + std::string(40, 'b') + "\xc3\xa9\xff");
+  EXPECT_EQ(quoted, "\"" + std::string(40, 'a') + "\\\"\\n" + std::string(40, 'b') + "\xc3\xa9\xef\xbf\xbd\"");
+}
+
 // Against nlohmann on mutations of real documents: the same verdict, and the
 // same members and strings as its tree.
 TEST(JsonTextTest, AgreesWithATreeParser) {

@@ -173,12 +173,13 @@ void AsyncCallbacks::DeliverPubSub(const Route& route, const HttpRequest& req, H
   resp = PubSubStatus(HandleEvent(route, req, SingleEvent(checked, body, decode_), {}));
 }
 
-void AsyncCallbacks::DeliverBulk(const Route& route, const HttpRequest& req, const dapr::Bulk& bulk,
+void AsyncCallbacks::DeliverBulk(const Route& route, const HttpRequest& req, dapr::Bulk& bulk,
                                  HttpResponse& resp) const {
   std::vector<dapr::EntryStatus> statuses;
   statuses.reserve(bulk.entries.size());
+  dapr::EntryRequest entry_req(req, bulk);  // one for all entries: reused storage
   for (size_t i = 0; i < bulk.entries.size(); ++i) {
-    dapr::Entry entry = dapr::ReadEntry(bulk.entries[i]);
+    dapr::Entry& entry = bulk.entries[i];  // read with the bulk: the body is not scanned again
     if (entry.id.empty()) {
       LogEvent(log::Level::kWarn, "skipping a bulk entry without an entryId (Dapr retries it)", fn_.name(),
                route.input, {}, std::pair{"index", std::to_string(i)});
@@ -188,7 +189,7 @@ void AsyncCallbacks::DeliverBulk(const Route& route, const HttpRequest& req, con
     // The function's request body: the raw bytes, or the event as sent.
     std::string_view entry_body = entry.event;
     if (event.ok() && dapr::IsRawEntry(entry)) entry_body = *event->data();
-    dapr::EntryRequest entry_req(req, bulk, entry, entry_body);
+    entry_req.Set(entry, entry_body);
     std::string_view status = HandleEvent(route, entry_req.request(), event, entry.id);
     statuses.push_back({std::move(entry.id), status});
   }

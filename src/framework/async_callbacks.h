@@ -105,7 +105,7 @@ class AsyncCallbacks {
       : fc_(fc), fn_(std::move(fn)), sender_(sender), decode_(decode) {}
   void DeliverBinding(const Route& route, const HttpRequest& req, HttpResponse& resp) const;
   void DeliverPubSub(const Route& route, const HttpRequest& req, HttpResponse& resp) const;
-  void DeliverBulk(const Route& route, const HttpRequest& req, const dapr::Bulk& bulk, HttpResponse& resp) const;
+  void DeliverBulk(const Route& route, const HttpRequest& req, dapr::Bulk& bulk, HttpResponse& resp) const;
   // The Dapr status (SUCCESS, RETRY, DROP) of one event, a single delivery or
   // a bulk entry (`entry_id` then names it in logs): calls the function
   // unless the event is not a CloudEvent.

@@ -8,6 +8,7 @@
 #include <forward_list>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,6 +26,8 @@ using json = nlohmann::json;
 // Events carry JSON data through to functions and replies, whose parsers may
 // recurse (jsontext::Valid does): bound the nesting of what is accepted.
 constexpr int kMaxJsonDepth = 512;
+// Objects up to this size are sorted by insertion.
+constexpr size_t kSmallObject = 32;
 
 // Never throws: strings set by user code may be invalid UTF-8.
 std::string Dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -126,15 +129,9 @@ void SetData(std::string_view data, bool v03, const std::optional<std::string>& 
 // `encoding` receives a v0.3 datacontentencoding for FinishDecode. Members
 // are taken as the DOM held them (ce::DomMembers), so duplicates and which
 // error comes first are what they always were.
-Status DecodeObject(std::string_view obj, const ce::DecodeOptions& opts, CloudEvent& e,
-                    std::optional<std::string>& encoding, std::string* attr) {
+Status DecodeMembers(std::span<const ce::JsonMember> members, const ce::DecodeOptions& opts, CloudEvent& e,
+                     std::optional<std::string>& encoding, std::string* attr) {
   using jsontext::Kind;
-  Kind obj_kind = jsontext::KindOf(obj);
-  if (obj_kind != Kind::kObject) {
-    return Fail(attr, "", "event is not a JSON object, got " + std::string(ce::JsonTypeName(obj_kind)));
-  }
-  std::forward_list<std::string> unescaped;
-  std::vector<ce::JsonMember> members = ce::DomMembers(obj, unescaped);
   e.set_spec_version("");  // absent unless the member gives it
   // specversion first: it decides which members are core attributes.
   bool v03 = false;
@@ -205,6 +202,16 @@ Status DecodeObject(std::string_view obj, const ce::DecodeOptions& opts, CloudEv
   return Status::Ok();
 }
 
+Status DecodeObject(std::string_view obj, const ce::DecodeOptions& opts, CloudEvent& e,
+                    std::optional<std::string>& encoding, std::string* attr) {
+  jsontext::Kind obj_kind = jsontext::KindOf(obj);
+  if (obj_kind != jsontext::Kind::kObject) {
+    return Fail(attr, "", "event is not a JSON object, got " + std::string(ce::JsonTypeName(obj_kind)));
+  }
+  std::forward_list<std::string> unescaped;
+  return DecodeMembers(ce::DomMembers(obj, unescaped), opts, e, encoding, attr);
+}
+
 // JSON's insignificant whitespace around a value.
 std::string_view TrimJsonSpace(std::string_view s) {
   constexpr std::string_view kSpace = " \t\n\r";
@@ -223,7 +230,7 @@ Status CloudEvent::Validate() const { return ce::CheckEvent(*this, nullptr); }
 
 namespace ce {
 
-Status CheckEvent(const CloudEvent& e, std::string* attr) {
+Status CheckEvent(const CloudEvent& e, std::string* attr, bool strings_utf8) {
   if (e.spec_version().empty()) return Fail(attr, "specversion", "missing required attribute \"specversion\"");
   if (e.spec_version() != "1.0") {
     return Fail(attr, "specversion", "attribute \"specversion\" must be \"1.0\", got " + Quote(e.spec_version()));
@@ -232,7 +239,7 @@ Status CheckEvent(const CloudEvent& e, std::string* attr) {
       {"id", &e.id()}, {"source", &e.source()}, {"type", &e.type()}};
   for (const auto& [name, value] : required) {
     if (value->empty()) return Fail(attr, name, std::string("missing required attribute \"") + name + "\"");
-    if (!enc::IsValidUtf8(*value))
+    if (!strings_utf8 && !enc::IsValidUtf8(*value))
       return Fail(attr, name, std::string("attribute \"") + name + "\" is not valid UTF-8");
   }
   const std::pair<const char*, const std::optional<std::string>*> optional[] = {
@@ -241,7 +248,7 @@ Status CheckEvent(const CloudEvent& e, std::string* attr) {
       {"subject", &e.subject()},
       {"time", &e.time()}};
   for (const auto& [name, value] : optional) {
-    if (*value && !enc::IsValidUtf8(**value)) {
+    if (*value && !strings_utf8 && !enc::IsValidUtf8(**value)) {
       return Fail(attr, name, std::string("attribute \"") + name + "\" is not valid UTF-8");
     }
   }
@@ -264,7 +271,7 @@ Status CheckEvent(const CloudEvent& e, std::string* attr) {
     bool ok = true;
     switch (value.kind) {
       case ExtensionValue::Kind::kString:
-        ok = enc::IsValidUtf8(value.text);
+        ok = strings_utf8 || enc::IsValidUtf8(value.text);
         break;
       case ExtensionValue::Kind::kBool:
         ok = value.text == "true" || value.text == "false";
@@ -282,12 +289,33 @@ Status CheckEvent(const CloudEvent& e, std::string* attr) {
 }
 
 std::vector<JsonMember> DomMembers(std::string_view object, std::forward_list<std::string>& unescaped) {
-  std::vector<jsontext::Member> members = jsontext::Members(object);
+  return DomMembers(jsontext::Members(object), unescaped);
+}
+
+std::vector<JsonMember> DomMembers(std::span<const jsontext::Member> members,
+                                   std::forward_list<std::string>& unescaped) {
   std::vector<JsonMember> out;
   out.reserve(members.size());
   for (const auto& m : members) out.push_back({JsonString(m.key, unescaped), m.value});
   // Stable: of equal names the last written stays last, and is the one kept.
-  std::stable_sort(out.begin(), out.end(), [](const JsonMember& a, const JsonMember& b) { return a.name < b.name; });
+  auto less = [](const JsonMember& a, const JsonMember& b) {
+    // Names mostly differ in their first byte: no call to compare them.
+    if (!a.name.empty() && !b.name.empty() && a.name[0] != b.name[0]) {
+      return static_cast<unsigned char>(a.name[0]) < static_cast<unsigned char>(b.name[0]);
+    }
+    return a.name < b.name;
+  };
+  if (out.size() <= kSmallObject) {
+    // An event's dozen members: insertion sort, without stable_sort's buffer.
+    for (size_t i = 1; i < out.size(); ++i) {
+      JsonMember m = out[i];
+      size_t j = i;
+      for (; j > 0 && less(m, out[j - 1]); --j) out[j] = out[j - 1];
+      out[j] = m;
+    }
+  } else {
+    std::stable_sort(out.begin(), out.end(), less);
+  }
   size_t kept = 0;
   for (size_t i = 0; i < out.size(); ++i) {
     if (i + 1 < out.size() && out[i + 1].name == out[i].name) continue;
@@ -333,10 +361,15 @@ Result<CloudEvent> DecodeCheckedJson(std::string_view event, const DecodeOptions
   if (jsontext::Kind kind = jsontext::KindOf(event); kind != jsontext::Kind::kObject) {
     return Status::InvalidArgument("body is not a JSON object, got " + std::string(JsonTypeName(kind)));
   }
+  return DecodeCheckedMembers(jsontext::Members(event), opts);
+}
+
+Result<CloudEvent> DecodeCheckedMembers(std::span<const jsontext::Member> members, const DecodeOptions& opts) {
   CloudEvent e;
   std::optional<std::string> encoding;
-  if (Status s = DecodeObject(event, opts, e, encoding, nullptr); !s.ok()) return s;
-  if (Status s = FinishDecode(e, opts, encoding, nullptr); !s.ok()) return s;
+  std::forward_list<std::string> unescaped;
+  if (Status s = DecodeMembers(DomMembers(members, unescaped), opts, e, encoding, nullptr); !s.ok()) return s;
+  if (Status s = FinishDecode(e, opts, encoding, nullptr, /*strings_utf8=*/true); !s.ok()) return s;
   return e;
 }
 
@@ -359,7 +392,7 @@ Result<std::vector<CloudEvent>> DecodeBatch(std::string_view body, const DecodeO
     std::optional<std::string> encoding;
     std::string attr;
     Status s = DecodeObject(elements[i], opts, e, encoding, &attr);
-    if (s.ok()) s = FinishDecode(e, opts, encoding, &attr);
+    if (s.ok()) s = FinishDecode(e, opts, encoding, &attr, /*strings_utf8=*/true);
     if (!s.ok()) {
       // "[2].id: missing required attribute "id"": the element and member at fault.
       std::string where = "[" + std::to_string(i) + "]" + (attr.empty() ? "" : "." + attr);

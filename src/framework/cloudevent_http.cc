@@ -232,7 +232,7 @@ bool IsValidAttributeName(std::string_view name) {
 }
 
 Status FinishDecode(CloudEvent& e, const DecodeOptions& opts, const std::optional<std::string>& content_encoding,
-                    std::string* attr) {
+                    std::string* attr, bool strings_utf8) {
   if (opts.accept_v03 && e.spec_version() == "0.3") {
     if (content_encoding) {
       if (enc::ToLower(*content_encoding) != "base64") {
@@ -250,7 +250,7 @@ Status FinishDecode(CloudEvent& e, const DecodeOptions& opts, const std::optiona
     }
     e.set_spec_version("1.0");
   }
-  return CheckEvent(e, attr);
+  return CheckEvent(e, attr, strings_utf8);
 }
 
 Mode DetectMode(const HttpRequest& req) {

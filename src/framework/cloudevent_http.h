@@ -8,6 +8,7 @@
 
 #include <forward_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,9 @@ Status CheckJson(std::string_view body);
 // document (an entry of a Dapr bulk delivery): DecodeStructured without the
 // second look at the text.
 Result<CloudEvent> DecodeCheckedJson(std::string_view event, const DecodeOptions& opts = {});
+// DecodeCheckedJson of a checked object whose members (jsontext::Members of
+// it) are already known: its text is not scanned again.
+Result<CloudEvent> DecodeCheckedMembers(std::span<const jsontext::Member> members, const DecodeOptions& opts = {});
 
 // ce-* headers (values percent-encoded as the binding requires), Content-Type
 // from datacontenttype (application/json for JSON data without one), and the
@@ -78,7 +82,9 @@ bool IsRfc3339(std::string_view s);
 // Lower-case ASCII letters and digits, non-empty.
 bool IsValidAttributeName(std::string_view name);
 // Validate(), and the name of the attribute at fault in `*attr` on error.
-Status CheckEvent(const CloudEvent& e, std::string* attr);
+// `strings_utf8`: the strings were unquoted from checked JSON, so are UTF-8
+// (not looked at again).
+Status CheckEvent(const CloudEvent& e, std::string* attr, bool strings_utf8 = false);
 // A member of a JSON object: its name (unescaped) and its value's text.
 struct JsonMember {
   std::string_view name;
@@ -88,6 +94,9 @@ struct JsonMember {
 // per name, the last written wins, in name order. Names with escapes are
 // unescaped into `unescaped`; the views stay valid while it lives.
 std::vector<JsonMember> DomMembers(std::string_view object, std::forward_list<std::string>& unescaped);
+// The same from the object's members as jsontext::Members gives them.
+std::vector<JsonMember> DomMembers(std::span<const jsontext::Member> members,
+                                   std::forward_list<std::string>& unescaped);
 // The string a checked JSON string literal denotes: a view into it when it
 // has no escapes (the common case), else into a copy added to `unescaped`.
 std::string_view JsonString(std::string_view literal, std::forward_list<std::string>& unescaped);
@@ -97,6 +106,6 @@ std::string_view JsonTypeName(jsontext::Kind kind);
 // The last decoding step: for an accepted v0.3 event, applies
 // datacontentencoding and upgrades specversion to 1.0; then CheckEvent.
 Status FinishDecode(CloudEvent& e, const DecodeOptions& opts, const std::optional<std::string>& content_encoding,
-                    std::string* attr);
+                    std::string* attr, bool strings_utf8 = false);
 
 }  // namespace ofn::ce

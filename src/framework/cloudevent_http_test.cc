@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <forward_list>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -338,6 +339,12 @@ TEST(CeJson, DecodesCheckedTextAsDecodeStructuredDoes) {
   EXPECT_EQ(e->extensions().at("ext").text, "5");
   EXPECT_TRUE(Contains(Error(DecodeCheckedJson(R"({"id":1})")), "attribute \"id\" must be a JSON string"));
   EXPECT_EQ(Error(DecodeCheckedJson("[]")), "body is not a JSON object, got array");
+  // From members found beforehand (a bulk entry's event): the same event.
+  auto from_members = DecodeCheckedMembers(jsontext::Members(event));
+  ASSERT_TRUE(from_members.ok()) << Error(from_members);
+  EXPECT_EQ(*from_members, *e);
+  EXPECT_EQ(Error(DecodeCheckedMembers(jsontext::Members(R"({"id":"1","id":2})"))),
+            "attribute \"id\" must be a JSON string, got number");
 }
 
 TEST(CeJson, CheckJsonChecksTheBodyOnce) {
@@ -366,6 +373,26 @@ TEST(CeJson, MembersAreWhatADomHolds) {
   EXPECT_EQ(m[2].name, "c");
   EXPECT_EQ(m[2].value, R"({"b":4})");
   EXPECT_TRUE(DomMembers("{}", unescaped).empty());
+  // Sorted by bytes (as std::map), first bytes above 0x7F and empty names included.
+  m = DomMembers("{\"\xC3\xA9\":1,\"ab\":2,\"\":3,\"a\":4,\"B\":5,\"ab\":6}", unescaped);
+  std::vector<std::pair<std::string_view, std::string_view>> got;
+  for (const auto& member : m) got.emplace_back(member.name, member.value);
+  EXPECT_EQ(got, (std::vector<std::pair<std::string_view, std::string_view>>{
+                     {"", "3"}, {"B", "5"}, {"a", "4"}, {"ab", "6"}, {"\xC3\xA9", "1"}}));
+  // Objects larger than an event's: the same order and choice.
+  std::string big = "{";
+  for (int i = 0; i < 100; ++i) big += "\"k" + std::to_string((i * 37) % 41) + "\":" + std::to_string(i) + ",";
+  big.back() = '}';
+  std::map<std::string, std::string> dom;
+  for (const auto& member : jsontext::Members(big)) dom[jsontext::Unquote(member.key)] = std::string(member.value);
+  m = DomMembers(big, unescaped);
+  ASSERT_EQ(m.size(), dom.size());
+  size_t i = 0;
+  for (const auto& [name, value] : dom) {
+    EXPECT_EQ(m[i].name, name);
+    EXPECT_EQ(m[i].value, value);
+    ++i;
+  }
   EXPECT_EQ(JsonString(R"("plain")", unescaped), "plain");
   EXPECT_EQ(JsonString(R"("t\u00e9\n")", unescaped), "t\xC3\xA9\n");
 }

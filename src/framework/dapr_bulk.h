@@ -19,25 +19,13 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json_text.h"
 #include "framework/cloudevent_http.h"
 #include "ofn/cloud_event.h"
 #include "ofn/http_request.h"
 #include "ofn/status.h"
 
 namespace ofn::dapr {
-
-// A bulk delivery: views into the body's text.
-struct Bulk {
-  std::vector<std::string_view> entries;  // each entry's text, in order
-  std::string_view topic;                 // string literals (quotes included);
-  std::string_view pubsubname;            // empty when absent or not strings
-  std::string_view metadata;              // the delivery's metadata; empty unless an object
-};
-
-// The bulk delivery in `body`, text ce::CheckJson accepted: an object with an
-// "entries" array. No CloudEvent has that shape (extension values are
-// scalars), so it decides whatever the headers say. nullopt otherwise.
-std::optional<Bulk> ReadBulk(std::string_view body);
 
 // One entry of a bulk delivery: views into the body's text.
 struct Entry {
@@ -47,11 +35,25 @@ struct Entry {
   std::string_view event;         // the event's text as sent; empty when missing
   std::string_view content_type;  // a string literal; empty unless a string
   std::string_view metadata;      // an object's text; empty unless an object
+  // The members of `event` when it is an object (as jsontext::Members gives
+  // them), found while reading it: the event's text is not scanned again.
+  std::vector<jsontext::Member> event_members;
 };
 
-// The entry whose text (from Bulk::entries) is `entry`; all empty unless it
-// is an object.
-Entry ReadEntry(std::string_view entry);
+// A bulk delivery: views into the body's text.
+struct Bulk {
+  std::vector<Entry> entries;             // in order; a non-object entry is all empty
+  std::string_view topic;                 // string literals (quotes included);
+  std::string_view pubsubname;            // empty when absent or not strings
+  std::string_view metadata;              // the delivery's metadata; empty unless an object
+};
+
+// The bulk delivery in `body`, text ce::CheckJson accepted: an object with an
+// "entries" array. No CloudEvent has that shape (extension values are
+// scalars), so it decides whatever the headers say. nullopt otherwise.
+// One walk over the text finds the entries and their events' members.
+std::optional<Bulk> ReadBulk(std::string_view body);
+
 
 // Whether the entry's event is a JSON string: raw bytes (rawPayload).
 bool IsRawEntry(const Entry& entry);
@@ -73,16 +75,20 @@ Result<CloudEvent> DecodeEntryEvent(const Bulk& bulk, const Entry& entry, const 
 // values that had escapes): keep them alive, and this object in place.
 class EntryRequest {
  public:
-  EntryRequest(const HttpRequest& req, const Bulk& bulk, const Entry& entry, std::string_view body);
+  // For the entries of one delivery in turn: Set() each. The delivery's
+  // headers are read once and the header list's storage is reused.
+  EntryRequest(const HttpRequest& req, const Bulk& bulk);
   EntryRequest(const EntryRequest&) = delete;
   EntryRequest& operator=(const EntryRequest&) = delete;
 
+  // Makes request() the one for `entry` (views from the previous one end).
+  void Set(const Entry& entry, std::string_view body);
   const HttpRequest& request() const { return req_; }
 
  private:
-  void AddStringMembers(std::string_view object);
-
-  std::forward_list<std::string> unescaped_;
+  std::forward_list<std::string> unescaped_;           // of the current entry
+  std::forward_list<std::string> delivery_unescaped_;  // of delivery_headers_
+  std::vector<Header> delivery_headers_;
   HttpRequest req_;
 };
 
