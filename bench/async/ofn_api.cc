@@ -19,6 +19,20 @@ int OfnApi::Get(const std::string& kind, const std::string& name) {
   return Exchange("GET", "/v1/objects/" + kind + "/default/" + name, "", nullptr);
 }
 
+double OfnApi::Metric(const std::string& metric, const std::string& label) {
+  std::string text;
+  if (Exchange("GET", "/metrics", "", &text) != 200) return -1;
+  for (size_t at = 0; (at = text.find(metric + "{", at)) != std::string::npos; ++at) {
+    if (at > 0 && text[at - 1] != '\n') continue;
+    size_t end = text.find('}', at);
+    if (end == std::string::npos) break;
+    if (text.substr(at, end - at).find(label) != std::string::npos) {
+      return std::strtod(text.c_str() + end + 1, nullptr);
+    }
+  }
+  return -1;
+}
+
 // Connection: close, so the answer ends when the server closes.
 int OfnApi::Exchange(const std::string& method, const std::string& path, const std::string& body, std::string* answer) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

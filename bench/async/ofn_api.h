@@ -14,6 +14,9 @@ class OfnApi {
   int Apply(const std::string& manifest, std::string* body = nullptr);
   int Delete(const std::string& kind, const std::string& name);
   int Get(const std::string& kind, const std::string& name);
+  // The value of the first sample of `metric` whose labels contain
+  // `label` (e.g. name="sink-redis"); -1 when there is none.
+  double Metric(const std::string& metric, const std::string& label);
 
  private:
   int Exchange(const std::string& method, const std::string& path, const std::string& body, std::string* answer);

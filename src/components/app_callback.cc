@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include <cctype>
-#include <unordered_map>
 
 #include "common/encoding.h"
 #include "common/json_text.h"
@@ -110,18 +109,29 @@ std::string BulkBody(std::string_view id, std::string_view topic, std::string_vi
 std::vector<Verdict> JudgeBulk(int status, std::string_view body, const std::vector<BulkEntry>& entries) {
   if (status == 404) return std::vector<Verdict>(entries.size(), Verdict::kDrop);
   std::vector<Verdict> out(entries.size(), Verdict::kRetry);
-  if (status < 200 || status >= 300) return out;
-  auto j = Json::parse(body, nullptr, false);
-  auto statuses = j.is_object() ? j.find("statuses") : j.end();
-  if (!j.is_object() || statuses == j.end() || !statuses->is_array()) return out;
-  std::unordered_map<std::string, size_t> index;
-  for (size_t i = 0; i < entries.size(); ++i) index.emplace(entries[i].entry_id, i);
-  for (const auto& s : *statuses) {
-    if (!s.is_object()) continue;
-    auto id = s.find("entryId");
-    auto st = s.find("status");
-    if (id == s.end() || !id->is_string() || st == s.end() || !st->is_string()) continue;
-    if (auto it = index.find(id->get<std::string>()); it != index.end()) out[it->second] = FromStatus(*st);
+  if (status < 200 || status >= 300 || !jsontext::Valid(body)) return out;
+  std::string_view statuses;
+  for (const auto& [key, value] : jsontext::Members(body)) {
+    if (jsontext::Equals(key, "statuses")) statuses = value;  // the last of a name wins
+  }
+  if (statuses.empty() || jsontext::KindOf(statuses) != jsontext::Kind::kArray) return out;
+  size_t k = 0;  // apps answer in entry order: try the next entry first
+  for (std::string_view s : jsontext::Elements(statuses)) {
+    if (jsontext::KindOf(s) != jsontext::Kind::kObject) continue;
+    std::string_view id, st;
+    for (const auto& [key, value] : jsontext::Members(s)) {
+      const bool str = jsontext::KindOf(value) == jsontext::Kind::kString;
+      if (jsontext::Equals(key, "entryId")) id = str ? value : std::string_view();
+      if (jsontext::Equals(key, "status")) st = str ? value : std::string_view();
+    }
+    if (id.empty() || st.empty()) continue;
+    size_t at = k < entries.size() && jsontext::Equals(id, entries[k].entry_id) ? k : entries.size();
+    for (size_t i = 0; at == entries.size() && i < entries.size(); ++i) {
+      if (jsontext::Equals(id, entries[i].entry_id)) at = i;
+    }
+    if (at == entries.size()) continue;
+    out[at] = FromStatus(jsontext::Unquote(st));
+    k = at + 1;
   }
   return out;
 }

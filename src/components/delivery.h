@@ -17,8 +17,10 @@
 // instance mid-stream loses nothing.
 // A pub/sub route that takes bulk deliveries (Dapr's bulkSubscribe) gets the
 // events of its subscription that are ready when a slot frees, up to its
-// maximum, in one call; unlike Dapr, Ofn never waits to fill a batch, so a
-// lone event goes at once and batches form only while the instance is busy.
+// maximum, in one call. A lone event goes at once: only while other calls
+// are in flight does a call that is not full wait for more, at most the
+// app's maxAwaitDurationMs (Dapr always waits), so that a burst arriving one
+// event at a time travels in few full calls rather than many small ones.
 // An event that is not a JSON object cannot travel in a bulk call and is
 // dropped as Dapr does (dead-letter topic if any). While events wait and no instance
 // exists, `on_demand` is called so the owner can start one at once.
@@ -65,6 +67,9 @@ struct Event {
   bool raw = false;
   // > 1: the route takes bulk calls of up to this many events.
   size_t bulk = 0;
+  // How long a bulk call may wait to fill up (the app's maxAwaitDurationMs);
+  // only used while other calls are in flight.
+  std::chrono::milliseconds bulk_await{0};
   Ack ack;
   // Publishes the message to the dead-letter topic; null when there is none.
   std::function<Status(const Message&)> dead_letter;
@@ -96,8 +101,9 @@ class Deliverer {
     std::chrono::milliseconds call_timeout{60000};
     const autoscaler::Clock* clock = &autoscaler::SystemClock::Get();
     std::function<void()> on_demand;  // events wait and there is no instance
-    // Called just before each call, outside any lock: fills in what is known
-    // only once instances run (the pub/sub route, the dead-letter topic).
+    // Called just before each call, outside any lock, for its first event:
+    // fills in what is known only once instances run (the pub/sub route, the
+    // dead-letter topic); the other events of a bulk call share it.
     std::function<void(Event&)> prepare;
   };
 
@@ -126,14 +132,23 @@ class Deliverer {
   };
   struct Target {
     Endpoint endpoint;
-    size_t in_flight = 0;
+    size_t in_flight = 0;   // calls
+    size_t bulk_calls = 0;  // of them, bulk calls
   };
+  // Bulk calls in flight per instance. Dapr sends a subscription's bulk
+  // calls one at a time; a second keeps the instance busy while the first's
+  // answer travels back. More would only split the same events into smaller
+  // calls that queue up at the instance.
+  static constexpr size_t kBulkCallsPerInstance = 2;
 
   void Work();
   // Under mu_: the next event whose backoff is over and an instance with room.
   bool TakeReady(Pending* out, std::shared_ptr<Target>* target);
   // Under mu_: up to `max` more ready events of `first`'s subscription.
   void TakeSameSubscription(const Pending& first, size_t max, std::vector<Pending>* batch);
+  // Under mu_: waits up to the route's bulk_await for `batch` to fill up to
+  // `max` events, while other calls are in flight.
+  void FillUp(std::vector<Pending>& batch, size_t max, std::unique_lock<std::mutex>& lk);
   // One call for `batch` (one event, or a bulk); then each event settles.
   // Called with `lk` released; returns with it held.
   void Call(std::vector<Pending> batch, Target& target, std::unique_lock<std::mutex>& lk);
@@ -142,6 +157,11 @@ class Deliverer {
               std::unique_lock<std::mutex>& lk);
   void Finish(Pending p, Verdict verdict, std::string reason);
   void SpawnWorkerIfNeeded();  // under mu_
+  // Under mu_: the least busy instance that can take a call, a bulk call if
+  // `bulk`; null if none.
+  std::shared_ptr<Target> TargetFor(bool bulk) const;
+  // Under mu_: e's subscription is known to take bulk calls.
+  bool KnownBulk(const Event& e) const;
   // Under mu_: true once per stretch of "events wait, no instance".
   bool NeedsDemand();
 
@@ -157,7 +177,12 @@ class Deliverer {
   size_t idle_workers_ = 0;
   DeliveryStats stats_;
   bool demand_signalled_ = false;
+  // A worker filling a bulk call waits on fill_cv_ until this many events
+  // are queued (SIZE_MAX: nobody waits); Submit wakes it only then.
+  size_t fill_need_ = SIZE_MAX;
+  std::condition_variable fill_cv_;
   uint64_t next_entry_ = 0;  // bulk entry ids
+  std::vector<std::pair<std::string, std::string>> bulk_subscriptions_;  // (pubsubName, topic) seen in bulk calls
 };
 
 }  // namespace ofn::components

@@ -319,6 +319,70 @@ TEST(DelivererTest, BulkRoutesGetTheEventsWaitingInOneCallAndEachEntrySettlesAlo
   EXPECT_EQ(stats.in_flight, 0u);
 }
 
+TEST(DelivererTest, WhileACallIsInFlightABulkCallWaitsToFillUpWithinMaxAwait) {
+  // Two instances (a test server answers one request at a time): `held`
+  // keeps the first call in flight while `busy` takes the others.
+  Gate gate;
+  ScriptedHttpServer held([&](const ScriptedHttpServer::Request& r, size_t) {
+    gate.Wait();
+    return Statuses(r.body, {"SUCCESS"});
+  });
+  ScriptedHttpServer busy([&](const ScriptedHttpServer::Request& r, size_t) {
+    return Statuses(r.body, std::vector<std::string>(4, "SUCCESS"));
+  });
+  Acks acks;
+  Deliverer d({.name = "default/f", .per_instance = 1});
+  d.SetEndpoints({At(held, "held"), At(busy, "busy")});
+  auto event = [&](const std::string& id, std::chrono::milliseconds await) {
+    Event e = BulkEvent(id, acks.Make());
+    e.bulk = 4;
+    e.bulk_await = await;
+    return e;
+  };
+  d.Submit(event("e1", 10s));  // nothing in flight: goes at once, alone
+  ASSERT_TRUE(held.WaitForRequests(1));
+  // e1 is in flight, so the next call waits for a full load (here up to
+  // 10 s): arriving one at a time, e2..e5 still travel together.
+  for (const char* id : {"e2", "e3", "e4", "e5"}) d.Submit(event(id, 10s));
+  ASSERT_TRUE(busy.WaitForRequests(1));
+  EXPECT_EQ(EventIds(busy.requests()[0].body), (std::vector<std::string>{"e2", "e3", "e4", "e5"}));
+  ASSERT_TRUE(acks.WaitFor(4));
+  // With a short wait, a call that is not full goes when the wait ends.
+  auto start = std::chrono::steady_clock::now();
+  d.Submit(event("e6", 20ms));
+  ASSERT_TRUE(busy.WaitForRequests(2));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 20ms);
+  EXPECT_EQ(EventIds(busy.requests()[1].body), (std::vector<std::string>{"e6"}));
+  EXPECT_EQ(held.requests().size(), 1u);
+  gate.Open();
+  ASSERT_TRUE(acks.WaitFor(6));
+  EXPECT_EQ(d.Stats().delivered, 6u);
+  EXPECT_EQ(d.Stats().calls, 3u);
+}
+
+TEST(DelivererTest, AnInstanceHasAtMostTwoBulkCallsInFlight) {
+  Acks acks;
+  Deliverer d({.name = "default/f", .per_instance = 8});
+  // Declared after the Deliverer, so destroyed first: closing the held
+  // connections ends the calls still in flight.
+  ScriptedHttpServer app([&](const ScriptedHttpServer::Request& r, size_t index) {
+    if (index == 0) return Statuses(r.body, {"SUCCESS"});
+    return ScriptedHttpServer::Reply{.hang = true};  // held: stays in flight
+  });
+  d.SetEndpoints({At(app)});
+  d.Submit(BulkEvent("e0", acks.Make()));  // shows that the subscription takes bulk calls
+  ASSERT_TRUE(acks.WaitFor(1));
+  for (int i = 1; i <= 40; ++i) d.Submit(BulkEvent("e" + std::to_string(i), acks.Make()));
+  // Eight call slots, but two bulk calls carry what they can and the rest waits for them.
+  ASSERT_TRUE(app.WaitForRequests(3));
+  ASSERT_TRUE(WaitUntil([&] {
+    auto s = d.Stats();
+    return s.in_flight + s.queued == 40 && s.queued >= 20;
+  }));
+  EXPECT_EQ(app.requests().size(), 3u);
+  EXPECT_EQ(d.Stats().calls, 1u);
+}
+
 TEST(DelivererTest, BulkCallsCarryRawBytesAndDropWhatIsNotACloudEvent) {
   Gate gate;
   ScriptedHttpServer app([&](const ScriptedHttpServer::Request& r, size_t index) {

@@ -42,6 +42,7 @@ struct ComponentHost::Function {
     std::string dead_letter_topic;
     bool raw = false;  // metadata rawPayload: the app gets a CloudEvent made around the bytes
     size_t bulk = 0;   // bulkSubscribe: events per call at most (0: one)
+    std::chrono::milliseconds bulk_await{0};  // bulkSubscribe: maxAwaitDurationMs
   };
   std::mutex routes_mu;  // read by delivery threads
   bool routes_known = false;
@@ -65,17 +66,20 @@ std::string BindingRoute(const ComponentSpec& spec) {
   return route.starts_with("/") ? route : "/" + route;
 }
 
-// Events per call when a subscription asks for bulk delivery, else 0.
-// maxAwaitDurationMs is not read: Ofn never waits to fill a batch.
-size_t BulkMax(const Json& subscription) {
+// Events per call when a subscription asks for bulk delivery (else 0), and
+// how long a call may wait to fill up; Dapr's defaults where not given.
+std::pair<size_t, std::chrono::milliseconds> BulkOf(const Json& subscription) {
   auto b = subscription.find("bulkSubscribe");
-  if (b == subscription.end() || !b->is_object()) return 0;
+  if (b == subscription.end() || !b->is_object()) return {0, {}};
   auto enabled = b->find("enabled");
-  if (enabled == b->end() || !enabled->is_boolean() || !enabled->get<bool>()) return 0;
-  constexpr int64_t kDaprDefault = 100;
-  auto n = b->find("maxMessagesCount");
-  int64_t max = n != b->end() && n->is_number_integer() ? n->get<int64_t>() : kDaprDefault;
-  return max > 0 ? static_cast<size_t>(max) : static_cast<size_t>(kDaprDefault);
+  if (enabled == b->end() || !enabled->is_boolean() || !enabled->get<bool>()) return {0, {}};
+  auto positive = [&](const char* key, int64_t fallback) {
+    auto n = b->find(key);
+    int64_t v = n != b->end() && n->is_number_integer() ? n->get<int64_t>() : fallback;
+    return v > 0 ? v : fallback;
+  };
+  return {static_cast<size_t>(positive("maxMessagesCount", 100)),
+          std::chrono::milliseconds(positive("maxAwaitDurationMs", 1000))};
 }
 
 }  // namespace
@@ -166,6 +170,7 @@ Result<std::string> ComponentHost::ApplyFunction(FunctionComponents function) {
       e.route = it->second.path;
       e.raw = it->second.raw;
       e.bulk = it->second.bulk;
+      e.bulk_await = it->second.bulk_await;
       if (!it->second.dead_letter_topic.empty() && !e.dead_letter) {
         auto live = f->components.find(e.message.metadata["pubsubName"]);
         if (live != f->components.end() && live->second->component.pubsub) {
@@ -408,7 +413,8 @@ void ComponentHost::FetchRoutes(Function& fn, const Endpoint& endpoint) {
           auto v = m->find("rawPayload");
           raw = v != m->end() && v->is_string() && ParseGoBool(v->get<std::string>()).value_or(false);
         }
-        routes[pubsub + "/" + topic] = Function::Route{path, s.value("deadLetterTopic", ""), raw, BulkMax(s)};
+        auto [bulk, await] = BulkOf(s);
+        routes[pubsub + "/" + topic] = Function::Route{path, s.value("deadLetterTopic", ""), raw, bulk, await};
       }
     }
   } else {

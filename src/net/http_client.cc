@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -187,11 +188,20 @@ struct detail::HttpConn {
     }
   }
 
-  Status WriteAll(std::string_view data, Clock::time_point deadline) {
-    while (!data.empty()) {
-      ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+  // Sends `head` then `body`, gathered: the common case is one segment on
+  // the wire, without copying the body behind the head first.
+  Status WriteAll(std::string_view head, std::string_view body, Clock::time_point deadline) {
+    while (!head.empty() || !body.empty()) {
+      iovec iov[2] = {{const_cast<char*>(head.data()), head.size()}, {const_cast<char*>(body.data()), body.size()}};
+      msghdr msg{};
+      msg.msg_iov = head.empty() ? iov + 1 : iov;
+      msg.msg_iovlen = head.empty() ? 1 : 2;
+      ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
       if (n > 0) {
-        data.remove_prefix(static_cast<size_t>(n));
+        size_t sent = static_cast<size_t>(n);
+        size_t from_head = std::min(sent, head.size());
+        head.remove_prefix(from_head);
+        body.remove_prefix(sent - from_head);
       } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         if (Status s = Wait(POLLOUT, deadline, "sending to"); !s.ok()) return s;
       } else if (n < 0 && errno == EINTR) {
@@ -547,13 +557,7 @@ Result<ClientResponse> HttpClient::Do(const ClientRequest& req) {
     ClientResponse resp;
     bool reusable = false;
     Status st = [&]() -> Status {
-      // Head and body in one write: the common case is a single segment on the wire.
-      if (req.body.size() <= 64 * 1024) {
-        if (Status s = conn->WriteAll(head + req.body, deadline); !s.ok()) return s;
-      } else {
-        if (Status s = conn->WriteAll(head, deadline); !s.ok()) return s;
-        if (Status s = conn->WriteAll(req.body, deadline); !s.ok()) return s;
-      }
+      if (Status s = conn->WriteAll(head, req.body, deadline); !s.ok()) return s;
       Head h;
       for (int interim = 0;; ++interim) {
         if (Status s = ReadHead(*conn, deadline, &h); !s.ok()) return s;

@@ -470,9 +470,10 @@ void FunctionManager::ApplyComponents(Fn& fn) {
   const auto& a = fn.spec.annotations;
   int per_instance = PositiveAnnotation(a, kMaxConcurrencyAnnotation, 16, &problems);
   fc.per_instance = static_cast<size_t>(per_instance);
-  // One at a time keeps the broker's order; otherwise read ahead enough to
-  // keep every instance the function may get busy with full bulk calls
-  // (kReadAheadPerCall events per call it may have in flight).
+  // One at a time keeps the broker's order; otherwise read ahead
+  // kReadAheadPerCall events per call slot: enough for full bulk calls on
+  // every instance, and a queue deep enough that brokers are read in large
+  // batches.
   int max_replicas = fn.keda ? fn.keda->config().max_replicas : 1;
   fc.max_in_flight = per_instance == 1 ? 1
                                        : std::min<size_t>(kMaxReadAhead, fc.per_instance * kReadAheadPerCall *

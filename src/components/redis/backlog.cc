@@ -11,7 +11,9 @@ constexpr int64_t kPage = 1000;
 
 Result<int64_t> CountAfter(Connection& conn, const std::string& stream, const std::string& last_id) {
   int64_t count = 0;
-  std::string start = NextStreamId(last_id);
+  auto last = StreamId::Parse(last_id);
+  if (!last) return Status::Internal("redis XINFO GROUPS: last-delivered-id " + last_id + " is not a stream ID");
+  std::string start = last->Next().ToString();
   while (count < kMaxCountedLag) {
     auto reply = conn.Command({"XRANGE", stream, start, "+", "COUNT", std::to_string(kPage)});
     if (!reply.ok()) return reply.status();
@@ -19,7 +21,7 @@ Result<int64_t> CountAfter(Connection& conn, const std::string& stream, const st
     if (!entries.ok()) return entries.status();
     count += static_cast<int64_t>(entries->size());
     if (static_cast<int64_t>(entries->size()) < kPage) break;
-    start = NextStreamId(entries->back().id);
+    start = entries->back().id.Next().ToString();
   }
   return std::min(count, kMaxCountedLag);
 }

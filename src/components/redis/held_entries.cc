@@ -1,7 +1,5 @@
 #include "components/redis/held_entries.h"
 
-#include <map>
-
 namespace ofn::components::redis {
 
 std::shared_ptr<HeldEntries> HeldEntries::For(const std::string& consumer_key) {
@@ -18,19 +16,23 @@ std::shared_ptr<HeldEntries> HeldEntries::For(const std::string& consumer_key) {
   return held;
 }
 
-bool HeldEntries::TryHold(const std::string& topic, const std::string& id) {
+bool HeldEntries::TryHold(const std::string& topic, StreamId id) {
   std::lock_guard lock(mu_);
-  return held_.emplace(topic, id).second;
+  return held_[topic].insert(id).second;
 }
 
-bool HeldEntries::Holds(const std::string& topic, const std::string& id) const {
+bool HeldEntries::Holds(const std::string& topic, StreamId id) const {
   std::lock_guard lock(mu_);
-  return held_.count({topic, id}) != 0;
+  auto it = held_.find(topic);
+  return it != held_.end() && it->second.count(id) != 0;
 }
 
-void HeldEntries::Release(const std::string& topic, const std::string& id) {
+void HeldEntries::Release(const std::string& topic, const std::vector<StreamId>& ids) {
   std::lock_guard lock(mu_);
-  held_.erase({topic, id});
+  auto it = held_.find(topic);
+  if (it == held_.end()) return;
+  for (StreamId id : ids) it->second.erase(id);
+  if (it->second.empty()) held_.erase(it);
 }
 
 }  // namespace ofn::components::redis

@@ -13,11 +13,14 @@
 // Thread-safe.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
-#include <utility>
+#include <vector>
+
+#include "components/redis/stream_entries.h"
 
 namespace ofn::components::redis {
 
@@ -28,13 +31,14 @@ class HeldEntries {
   static std::shared_ptr<HeldEntries> For(const std::string& consumer_key);
 
   // False if someone holds it already.
-  bool TryHold(const std::string& topic, const std::string& id);
-  bool Holds(const std::string& topic, const std::string& id) const;
-  void Release(const std::string& topic, const std::string& id);
+  bool TryHold(const std::string& topic, StreamId id);
+  bool Holds(const std::string& topic, StreamId id) const;
+  // Releases a batch under one lock (acks come back by the hundred).
+  void Release(const std::string& topic, const std::vector<StreamId>& ids);
 
  private:
   mutable std::mutex mu_;
-  std::set<std::pair<std::string, std::string>> held_;
+  std::map<std::string, std::set<StreamId>, std::less<>> held_;  // by topic
 };
 
 }  // namespace ofn::components::redis

@@ -17,12 +17,19 @@ Result<std::vector<StreamEntry>> ParseEntries(const redisReply* reply) {
     if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING) {
       return UnexpectedReply(e, "stream entry");
     }
-    StreamEntry entry{ReplyText(e->element[0]), std::nullopt};
+    auto id = StreamId::Parse(std::string_view(e->element[0]->str, e->element[0]->len));
+    if (!id) return UnexpectedReply(e, "stream entry ID");
+    StreamEntry entry{.id = *id};
     const redisReply* fields = e->element[1];
-    if (fields->type == REDIS_REPLY_ARRAY) {
-      entry.fields.emplace();
+    entry.deleted = fields->type != REDIS_REPLY_ARRAY;
+    if (!entry.deleted) {
+      // A field given twice: the last one counts, as in a map.
       for (size_t f = 0; f + 1 < fields->elements; f += 2) {
-        (*entry.fields)[ReplyText(fields->element[f])] = ReplyText(fields->element[f + 1]);
+        const redisReply* name = fields->element[f];
+        if (name->type != REDIS_REPLY_STRING) continue;
+        std::string_view n(name->str, name->len);
+        if (n == "data") entry.data = ReplyText(fields->element[f + 1]);
+        if (n == "metadata") entry.metadata = ReplyText(fields->element[f + 1]);
       }
     }
     out.push_back(std::move(entry));
@@ -39,13 +46,12 @@ Result<std::vector<StreamEntry>> ParseReadReply(const redisReply* reply) {
   return ParseEntries(stream->element[1]);
 }
 
-Message ToMessage(const std::string& topic, const StreamEntry& entry) {
+Message ToMessage(const std::string& topic, StreamEntry&& entry) {
   Message m;
   m.topic = topic;
-  if (!entry.fields) return m;
-  if (auto it = entry.fields->find("data"); it != entry.fields->end()) m.data = it->second;
-  if (auto it = entry.fields->find("metadata"); it != entry.fields->end()) {
-    auto json = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+  m.data = std::move(entry.data);
+  if (!entry.metadata.empty()) {
+    auto json = nlohmann::json::parse(entry.metadata, nullptr, /*allow_exceptions=*/false);
     if (json.is_object()) {
       for (const auto& [k, v] : json.items()) m.metadata[k] = v.is_string() ? v.get<std::string>() : v.dump();
     }
@@ -53,15 +59,20 @@ Message ToMessage(const std::string& topic, const StreamEntry& entry) {
   return m;
 }
 
-std::string NextStreamId(const std::string& id) {
-  size_t dash = id.find('-');
-  uint64_t seq = 0;
-  if (dash == std::string::npos) return id + "-1";
-  uint64_t ms = 0;
-  std::from_chars(id.data(), id.data() + dash, ms);
-  std::from_chars(id.data() + dash + 1, id.data() + id.size(), seq);
-  if (seq == UINT64_MAX) return std::to_string(ms + 1) + "-0";
-  return std::to_string(ms) + "-" + std::to_string(seq + 1);
+std::optional<StreamId> StreamId::Parse(std::string_view text) {
+  auto number = [](std::string_view digits, uint64_t* out) {
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), *out);
+    return !digits.empty() && ec == std::errc() && end == digits.data() + digits.size();
+  };
+  StreamId id;
+  size_t dash = text.find('-');
+  if (!number(text.substr(0, dash), &id.ms)) return std::nullopt;
+  if (dash != std::string_view::npos && !number(text.substr(dash + 1), &id.seq)) return std::nullopt;
+  return id;
 }
+
+std::string StreamId::ToString() const { return std::to_string(ms) + "-" + std::to_string(seq); }
+
+StreamId StreamId::Next() const { return seq == UINT64_MAX ? StreamId{ms + 1, 0} : StreamId{ms, seq + 1}; }
 
 }  // namespace ofn::components::redis

@@ -8,9 +8,10 @@
 
 #include <hiredis/hiredis.h>
 
-#include <map>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "components/pubsub.h"
@@ -18,10 +19,27 @@
 
 namespace ofn::components::redis {
 
+// A stream entry ID, "<ms>-<seq>": held, compared and acked by the
+// thousand on the delivery path, so kept as numbers.
+struct StreamId {
+  uint64_t ms = 0;
+  uint64_t seq = 0;
+  auto operator<=>(const StreamId&) const = default;
+  // "5-3", or "5" (= "5-0"); nullopt for anything else.
+  static std::optional<StreamId> Parse(std::string_view text);
+  std::string ToString() const;
+  // The smallest ID after this one ("5-3" -> "5-4"), for exclusive range
+  // starts that work on every Redis version.
+  StreamId Next() const;
+};
+
 struct StreamEntry {
-  std::string id;
-  // nullopt: the entry is still pending but its data was deleted (XDEL, trim).
-  std::optional<std::map<std::string, std::string>> fields;
+  StreamId id;
+  // The entry is still pending but its data was deleted (XDEL, trim).
+  bool deleted = false;
+  // The fields Dapr writes; other fields are not read. Empty when absent.
+  std::string data;
+  std::string metadata;
 };
 
 // An array of [id, [field, value, ...]] pairs (XCLAIM, XRANGE); nil entries
@@ -30,12 +48,10 @@ Result<std::vector<StreamEntry>> ParseEntries(const redisReply* reply);
 // XREADGROUP's reply for one stream: nil (timed out) or [[stream, entries]].
 Result<std::vector<StreamEntry>> ParseReadReply(const redisReply* reply);
 
-// The Message an entry written by Dapr's XADD stands for. A `metadata` field
-// that is not a JSON object is left out; non-string values keep their JSON text.
-Message ToMessage(const std::string& topic, const StreamEntry& entry);
+// The Message an entry written by Dapr's XADD stands for (takes its data). A
+// `metadata` field that is not a JSON object is left out; non-string values
+// keep their JSON text.
+Message ToMessage(const std::string& topic, StreamEntry&& entry);
 
-// The smallest stream ID after `id` ("5-3" -> "5-4"), for exclusive range
-// starts that work on every Redis version.
-std::string NextStreamId(const std::string& id);
 
 }  // namespace ofn::components::redis

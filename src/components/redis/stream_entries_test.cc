@@ -7,22 +7,27 @@
 namespace ofn::components::redis {
 namespace {
 
-TEST(StreamEntriesTest, NextStreamId) {
-  EXPECT_EQ(NextStreamId("5-3"), "5-4");
-  EXPECT_EQ(NextStreamId("0-0"), "0-1");
-  EXPECT_EQ(NextStreamId("7-18446744073709551615"), "8-0");
+TEST(StreamEntriesTest, StreamIds) {
+  auto next = [](std::string_view id) { return StreamId::Parse(id).value().Next().ToString(); };
+  EXPECT_EQ(next("5-3"), "5-4");
+  EXPECT_EQ(next("0-0"), "0-1");
+  EXPECT_EQ(next("5"), "5-1");
+  EXPECT_EQ(next("7-18446744073709551615"), "8-0");
+  EXPECT_LT(*StreamId::Parse("9-10"), *StreamId::Parse("10-2"));  // numbers, not text
+  for (std::string_view bad : {"", "-", "5-", "-3", "5-3-1", "x-1", "5-3 ", "18446744073709551616-0"}) {
+    EXPECT_FALSE(StreamId::Parse(bad)) << bad;
+  }
 }
 
 TEST(StreamEntriesTest, MessageFromDaprFields) {
-  StreamEntry e{"1-1", std::map<std::string, std::string>{{"data", "payload"},
-                                                          {"metadata", R"({"a":"x","n":2,"o":{"k":true}})"}}};
-  Message m = ToMessage("t", e);
+  StreamEntry e{.id = {1, 1}, .data = "payload", .metadata = R"({"a":"x","n":2,"o":{"k":true}})"};
+  Message m = ToMessage("t", std::move(e));
   EXPECT_EQ(m.topic, "t");
   EXPECT_EQ(m.data, "payload");
   EXPECT_EQ(m.metadata, (std::map<std::string, std::string>{{"a", "x"}, {"n", "2"}, {"o", R"({"k":true})"}}));
-  e.fields->at("metadata") = "not json";
-  EXPECT_TRUE(ToMessage("t", e).metadata.empty());
-  EXPECT_EQ(ToMessage("t", e).data, "payload");
+  Message bad = ToMessage("t", StreamEntry{.id = {1, 2}, .data = "payload", .metadata = "not json"});
+  EXPECT_TRUE(bad.metadata.empty());
+  EXPECT_EQ(bad.data, "payload");
 }
 
 TEST(RedisOptionsTest, HostPortAndDefaults) {

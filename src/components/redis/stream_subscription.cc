@@ -36,7 +36,7 @@ struct StreamSubscription::State {
       : settings(std::move(s)), topic(std::move(t)), max_in_flight(max), held(std::move(h)), command(settings.redis) {}
 
   // Called through an Ack, from any thread.
-  void Ack(const std::string& id, Outcome outcome) {
+  void Ack(StreamId id, Outcome outcome) {
     std::unique_lock lock(mu);
     if (closed) {
       lock.unlock();
@@ -45,7 +45,7 @@ struct StreamSubscription::State {
     }
     --in_flight;
     if (outcome == Outcome::kRetry) {
-      Forget(id);  // pending at the server; redelivery may hand it out again
+      Forget({id});  // pending at the server; redelivery may hand it out again
     } else {
       to_ack.push_back(id);
       if (to_ack.size() == 1 || BatchOf(to_ack.size())) ack_cv.notify_one();
@@ -60,9 +60,10 @@ struct StreamSubscription::State {
 
   // Unavailable only when the server could not be reached; an error reply
   // (the group or stream was deleted) leaves nothing to acknowledge.
-  Status Xack(const std::vector<std::string>& ids) {
+  Status Xack(const std::vector<StreamId>& ids) {
     Args args{"XACK", topic, settings.consumer};
-    args.insert(args.end(), ids.begin(), ids.end());
+    args.reserve(args.size() + ids.size());
+    for (StreamId id : ids) args.push_back(id.ToString());
     std::lock_guard lock(command_mu);
     auto reply = command.Command(args);
     if (!reply.ok()) return reply.status();
@@ -75,9 +76,9 @@ struct StreamSubscription::State {
   }
 
   // Requires mu.
-  void Forget(const std::string& id) {
-    mine.erase(id);
-    held->Release(topic, id);
+  void Forget(const std::vector<StreamId>& ids) {
+    for (StreamId id : ids) mine.erase(id);
+    held->Release(topic, ids);
   }
 
   const StreamSettings settings;
@@ -89,8 +90,8 @@ struct StreamSubscription::State {
   std::condition_variable slot_cv;  // the reader waits for a free slot (or stop)
   std::condition_variable ack_cv;   // the acker waits for acks (or stop)
   size_t in_flight = 0;
-  std::set<std::string> mine;  // held by this subscription: in flight or waiting for XACK
-  std::vector<std::string> to_ack;
+  std::set<StreamId> mine;  // held by this subscription: in flight or waiting for XACK
+  std::vector<StreamId> to_ack;
   bool stopping = false;
   bool closed = false;  // threads joined: Acks go straight to the server
 
@@ -176,7 +177,7 @@ class StreamSubscription::Reader {
     auto entries = ParseReadReply(reply->get());
     if (!entries.ok()) return entries.status();
     more_waiting_ = entries->size() >= free;
-    if (history) cursor_ = entries->empty() ? ">" : entries->back().id;
+    if (history) cursor_ = entries->empty() ? ">" : entries->back().id.ToString();
     return Hand(*entries).status();
   }
 
@@ -204,14 +205,16 @@ class StreamSubscription::Reader {
       if (p->type != REDIS_REPLY_ARRAY) return UnexpectedReply(p, "XPENDING");
       Args claim{"XCLAIM", s_.topic, s_.settings.consumer, s_.settings.consumer, min_idle};
       const size_t no_ids = claim.size();
-      std::string last;
+      StreamId last;
       for (size_t i = 0; i < p->elements; ++i) {
         const redisReply* e = p->element[i];
         if (e->type != REDIS_REPLY_ARRAY || e->elements < 3) return UnexpectedReply(e, "XPENDING");
-        last = ReplyText(e->element[0]);
+        auto id = StreamId::Parse(ReplyText(e->element[0]));
+        if (!id) return UnexpectedReply(e, "XPENDING");
+        last = *id;
         const bool idle = e->element[2]->integer >= s_.settings.processing_timeout.count();
         if (idle && claim.size() - no_ids < free - delivered && !s_.held->Holds(s_.topic, last)) {
-          claim.push_back(last);
+          claim.push_back(last.ToString());
         }
       }
       if (claim.size() > no_ids) {
@@ -224,21 +227,21 @@ class StreamSubscription::Reader {
         delivered += *n;
       }
       if (p->elements < kPendingPage) break;
-      start = NextStreamId(last);
+      start = last.Next().ToString();
     }
     return delivered;
   }
 
   // Hands entries to the handler; returns how many. Entries whose data was
   // deleted while pending are acked away, as Dapr does.
-  Result<size_t> Hand(const std::vector<StreamEntry>& entries) {
+  Result<size_t> Hand(std::vector<StreamEntry>& entries) {
     size_t handed = 0;
     Args gone{"XACK", s_.topic, s_.settings.consumer};
     const size_t no_ids = gone.size();
-    for (const StreamEntry& e : entries) {
-      if (!e.fields) {
-        gone.push_back(e.id);
-      } else if (HandOne(e)) {
+    for (StreamEntry& e : entries) {
+      if (e.deleted) {
+        gone.push_back(e.id.ToString());
+      } else if (HandOne(std::move(e))) {
         ++handed;
       }
     }
@@ -249,18 +252,18 @@ class StreamSubscription::Reader {
     return handed;
   }
 
-  bool HandOne(const StreamEntry& e) {
+  bool HandOne(StreamEntry&& e) {
     if (!s_.held->TryHold(s_.topic, e.id)) return false;  // another subscription of ours has it
     {
       std::lock_guard lock(s_.mu);
       if (s_.stopping) {
-        s_.held->Release(s_.topic, e.id);  // stays pending at the server
+        s_.held->Release(s_.topic, {e.id});  // stays pending at the server
         return false;
       }
       ++s_.in_flight;
       s_.mine.insert(e.id);
     }
-    handler_(ToMessage(s_.topic, e), [state = state_, id = e.id](Outcome outcome) { state->Ack(id, outcome); });
+    handler_(ToMessage(s_.topic, std::move(e)), [state = state_, id = e.id](Outcome outcome) { state->Ack(id, outcome); });
     return true;
   }
 
@@ -291,14 +294,14 @@ StreamSubscription::~StreamSubscription() {
   state_->ack_cv.notify_all();
   reader_.join();
   acker_.join();
-  std::vector<std::string> leftover;
+  std::vector<StreamId> leftover;
   {
     std::lock_guard lock(state_->mu);
     state_->closed = true;
     leftover = std::move(state_->to_ack);
     // Un-acked entries stay pending at the server; a later subscription of
     // this component may hand them out again.
-    for (const std::string& id : state_->mine) state_->held->Release(state_->topic, id);
+    state_->held->Release(state_->topic, {state_->mine.begin(), state_->mine.end()});
     state_->mine.clear();
   }
   if (!leftover.empty()) (void)state_->Xack(leftover);  // one last try; else they come back later
@@ -315,13 +318,13 @@ void StreamSubscription::AckLoop() {
     // Acks of a busy window come one by one; gather them into one XACK. The
     // slots are free already, so only the server's view waits.
     s.ack_cv.wait_for(lock, kAckWait, [&] { return s.stopping || s.BatchOf(s.to_ack.size()); });
-    std::vector<std::string> batch = std::move(s.to_ack);
+    std::vector<StreamId> batch = std::move(s.to_ack);
     s.to_ack.clear();
     lock.unlock();
     Status st = s.Xack(batch);
     lock.lock();
     if (st.ok()) {
-      for (const std::string& id : batch) s.Forget(id);
+      s.Forget(batch);
       backoff = kMinBackoff;
       failing = false;
       continue;
