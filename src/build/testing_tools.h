@@ -1,0 +1,98 @@
+// For tests only: runs an external tool (tar, gzip, skopeo, umoci) with a
+// deadline and captures its stdout, stderr and exit status separately.
+//
+// Tools the tests need are never skipped when missing: NeedTool gives a
+// message telling to run scripts/bootstrap.sh, and the test fails with it.
+// Not thread-safe beyond what ofn::testing::Process is (one per call).
+#pragma once
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "support/process.h"
+
+namespace ofn::build::testing {
+
+struct ToolRun {
+  bool started = false;
+  bool timed_out = false;
+  ofn::testing::ExitStatus exit;
+  std::string out;
+  std::string err;
+  std::string command;
+  bool ok() const { return started && !timed_out && exit.ok(); }
+  // For failure messages: the command, how it ended, and its stderr.
+  std::string Describe() const {
+    std::ostringstream s;
+    s << "`" << command << "` ";
+    if (!started) {
+      s << "did not start";
+    } else if (timed_out) {
+      s << "timed out";
+    } else {
+      s << exit.ToString();
+    }
+    s << "\nstderr: " << err << "\nstdout: " << out.substr(0, 2000);
+    return s.str();
+  }
+};
+
+// The executable `name` on PATH, or "" if there is none.
+inline std::string FindTool(std::string_view name) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr && *path != '\0' ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::istringstream in(dirs);
+  for (std::string dir; std::getline(in, dir, ':');) {
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + std::string(name);
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+// "" when the tool is there, else why the test cannot run.
+inline std::string NeedTool(std::string_view name) {
+  if (!FindTool(name).empty()) return "";
+  return std::string(name) + " is not installed: run scripts/bootstrap.sh (it installs skopeo and umoci)";
+}
+
+// Runs argv (argv[0] looked up on PATH) and waits at most `timeout`; a tool
+// still running then is killed.
+inline ToolRun RunTool(const std::vector<std::string>& argv,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  ToolRun run;
+  for (const auto& a : argv) run.command += (run.command.empty() ? "" : " ") + a;
+  ofn::testing::TempDir capture("ofn-tool");
+  const std::string out = capture.Sub("stdout");
+  const std::string err = capture.Sub("stderr");
+  // A shell only to send stdout and stderr to separate files; the tool's own
+  // arguments pass through "$@" untouched.
+  ofn::testing::ProcessOptions options;
+  options.argv = {"/bin/sh", "-c", "out=$1; err=$2; shift 2; exec \"$@\" >\"$out\" 2>\"$err\"", "sh", out, err};
+  options.argv.insert(options.argv.end(), argv.begin(), argv.end());
+  auto proc = ofn::testing::Process::Start(options);
+  if (!proc.ok()) {
+    run.err = proc.status().ToString();
+    return run;
+  }
+  run.started = true;
+  auto status = (*proc)->Wait(ofn::testing::After(timeout));
+  if (!status) {
+    run.timed_out = true;
+    (*proc)->Signal(SIGKILL);
+    (*proc)->Wait(ofn::testing::After(std::chrono::seconds(5)));
+  } else {
+    run.exit = *status;
+  }
+  run.out = ofn::testing::ReadFile(out).value_or("");
+  run.err = ofn::testing::ReadFile(err).value_or("");
+  return run;
+}
+
+}  // namespace ofn::build::testing
