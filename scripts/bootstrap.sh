@@ -18,7 +18,7 @@ BUILD_PKGS=(
   libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev curl
   libhiredis-dev libnats-dev libmosquitto-dev librdkafka-dev
   redis-server nats-server mosquitto mosquitto-clients
-  libssl-dev zlib1g-dev skopeo umoci
+  libssl-dev zlib1g-dev skopeo umoci docker-registry apache2-utils
 )
 FUZZ_PKGS=(clang libclang-rt-14-dev)
 BENCH_PKGS=(wrk nginx-light util-linux procps)
