@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <vector>
 
+#include "common/unique_fd.h"
+
 namespace ofn::build {
 
 namespace fs = std::filesystem;
@@ -22,20 +24,6 @@ constexpr char kLayoutFile[] = "oci-layout";
 constexpr char kLayoutVersion[] = "1.0.0";
 
 std::string ErrnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
   while (!bytes.empty()) {
@@ -48,7 +36,7 @@ Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
 }
 
 Result<std::string> ReadAll(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) return Status::NotFound("no such file: " + path);
     return Status::Internal(ErrnoText("open " + path));
@@ -66,7 +54,7 @@ Result<std::string> ReadAll(const std::string& path) {
 }
 
 Result<Digest> HashFile(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (fd.get() < 0) return Status::NotFound(ErrnoText("open " + path));
   Sha256 h;
   std::vector<char> buf(256 * 1024);
@@ -82,7 +70,7 @@ Result<Digest> HashFile(const std::string& path) {
 
 // Makes a directory entry durable after a rename into it.
 void SyncDir(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() >= 0) ::fsync(fd.get());
 }
 
@@ -301,7 +289,7 @@ Result<Descriptor> OciLayout::Tag(std::string_view name, const Descriptor& manif
 
   // A fresh descriptor per call, so the flock also excludes other threads
   // of this process (locks belong to open file descriptions).
-  Fd lock(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd lock(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (lock.get() < 0) return Status::Internal(ErrnoText("open " + dir_));
   while (::flock(lock.get(), LOCK_EX) != 0) {
     if (errno != EINTR) return Status::Internal(ErrnoText("lock " + dir_));

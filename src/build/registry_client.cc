@@ -17,6 +17,7 @@
 
 #include "build/image.h"
 #include "common/encoding.h"
+#include "common/unique_fd.h"
 #include "net/http_client.h"
 
 namespace ofn::build {
@@ -290,20 +291,6 @@ Status ReadAt(int fd, int64_t offset, size_t n, std::string* out) {
   return Status::Ok();
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // ---------------------------------------------------------------------------
 // Push
 
@@ -412,7 +399,7 @@ class Pusher {
     if (!url.ok()) return Final(url.status());
 
     const bool chunked = d.size > options_.chunked_threshold;
-    Fd fd(::open(layout_.BlobPath(d.digest).c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open(layout_.BlobPath(d.digest).c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) {
       return Final(Status::NotFound("opening local blob " + d.digest.str() + ": " + std::strerror(errno)));
     }

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "cli/data_dir.h"
+#include "common/unique_fd.h"
 #include "net/http_client.h"
 #include "net/http_parser.h"
 #include "ofn/http_request.h"
@@ -22,23 +23,6 @@ namespace ofn::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    std::swap(fd_, o.fd_);
-    return *this;
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 int MillisLeft(Clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
@@ -58,7 +42,7 @@ bool WaitFor(int fd, short events, Clock::time_point deadline) {
 
 std::string Errno(int e) { return std::strerror(e); }
 
-Result<Fd> ConnectUnix(const std::string& path, Clock::time_point deadline) {
+Result<UniqueFd> ConnectUnix(const std::string& path, Clock::time_point deadline) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof(addr.sun_path)) {
@@ -66,7 +50,7 @@ Result<Fd> ConnectUnix(const std::string& path, Clock::time_point deadline) {
                                    std::to_string(sizeof(addr.sun_path) - 1) + "): " + path);
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) return Status::Internal("socket: " + Errno(errno));
   // A local connect does not wait on the network; only a full backlog (EAGAIN
   // when non-blocking) could stall it, so connect blocking and retry briefly.
@@ -87,7 +71,7 @@ Result<Fd> ConnectUnix(const std::string& path, Clock::time_point deadline) {
   return fd;
 }
 
-Result<Fd> ConnectTcp(const std::string& host, int port, Clock::time_point deadline) {
+Result<UniqueFd> ConnectTcp(const std::string& host, int port, Clock::time_point deadline) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -97,7 +81,7 @@ Result<Fd> ConnectTcp(const std::string& host, int port, Clock::time_point deadl
   if (rc != 0) return Status::Unavailable("cannot resolve " + host + ": " + ::gai_strerror(rc));
   Status last = Status::Unavailable("no address for " + host);
   for (addrinfo* ai = res; ai; ai = ai->ai_next) {
-    Fd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
+    UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
     if (fd.get() < 0) continue;
     std::string where = host + ":" + port_str;
     if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
@@ -180,7 +164,7 @@ Result<HttpReply> Exchange(const Endpoint& endpoint, const HttpCall& call) {
     }
   }
   const Clock::time_point deadline = Clock::now() + call.timeout;
-  Result<Fd> conn = endpoint.is_unix() ? ConnectUnix(endpoint.unix_path, deadline)
+  Result<UniqueFd> conn = endpoint.is_unix() ? ConnectUnix(endpoint.unix_path, deadline)
                                        : ConnectTcp(endpoint.host, endpoint.port, deadline);
   if (!conn.ok()) return conn.status();
   const int fd = conn->get();
