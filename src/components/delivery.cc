@@ -147,7 +147,7 @@ void Deliverer::SpawnWorkerIfNeeded() {
   });
 }
 
-bool Deliverer::TakeReady(Pending* out, std::shared_ptr<Target>* target) {
+bool Deliverer::TakeReady(Pending* out, std::shared_ptr<Target>* target, bool* bulk_slot) {
   if (queue_.empty() || targets_.empty()) return false;
   std::shared_ptr<Target> any = TargetFor(false);
   if (!any) return false;
@@ -158,6 +158,8 @@ bool Deliverer::TakeReady(Pending* out, std::shared_ptr<Target>* target) {
     const bool is_bulk = KnownBulk(it->event);
     if (is_bulk && !bulk) continue;  // its instances have their bulk calls in flight
     *target = is_bulk ? bulk : any;
+    *bulk_slot = is_bulk;
+    if (is_bulk) ++(*target)->bulk_calls;
     *out = std::move(*it);
     queue_.erase(it);
     return true;
@@ -170,9 +172,10 @@ void Deliverer::Work() {
   while (true) {
     Pending p;
     std::shared_ptr<Target> target;
+    bool bulk_slot = false;
     // While a worker fills a bulk call, the others leave the queue to it; it
     // wakes one when it is done.
-    while (!stopping_ && (fill_need_ != SIZE_MAX || !TakeReady(&p, &target))) {
+    while (!stopping_ && (fill_need_ != SIZE_MAX || !TakeReady(&p, &target, &bulk_slot))) {
       // Sleep until the earliest backoff ends, or until something changes.
       auto earliest = autoscaler::Clock::TimePoint::max();
       if (!targets_.empty() && fill_need_ == SIZE_MAX) {
@@ -201,12 +204,15 @@ void Deliverer::Work() {
     if (bulk > 1) {
       batch.reserve(bulk);
       lk.lock();
-      const Message& m = batch.front().event.message;
-      if (!KnownBulk(batch.front().event)) {
-        auto pubsub = m.metadata.find("pubsubName");
-        bulk_subscriptions_.emplace_back(pubsub == m.metadata.end() ? "" : pubsub->second, m.topic);
+      if (!bulk_slot) {  // one of the subscription's first bulk calls: known from now on
+        if (!KnownBulk(batch.front().event)) {
+          const Message& m = batch.front().event.message;
+          auto pubsub = m.metadata.find("pubsubName");
+          bulk_subscriptions_.emplace_back(pubsub == m.metadata.end() ? "" : pubsub->second, m.topic);
+        }
+        ++target->bulk_calls;
+        bulk_slot = true;
       }
-      ++target->bulk_calls;
       TakeSameSubscription(batch.front(), bulk - 1, &batch);
       FillUp(batch, bulk, lk);
       lk.unlock();
@@ -221,7 +227,7 @@ void Deliverer::Work() {
         if (!e.dead_letter) e.dead_letter = first.dead_letter;
       }
     }
-    Call(std::move(batch), *target, lk);
+    Call(std::move(batch), *target, bulk_slot, lk);
   }
 }
 
@@ -263,7 +269,7 @@ void Deliverer::FillUp(std::vector<Pending>& batch, size_t max, std::unique_lock
   if (!queue_.empty()) cv_.notify_one();
 }
 
-void Deliverer::Call(std::vector<Pending> batch, Target& target, std::unique_lock<std::mutex>& lk) {
+void Deliverer::Call(std::vector<Pending> batch, Target& target, bool bulk_slot, std::unique_lock<std::mutex>& lk) {
   const Event& first = batch.front().event;
   const bool bulk = first.bulk > 1 && first.kind == EventKind::kPubSub;
   net::ClientRequest req;
@@ -289,7 +295,7 @@ void Deliverer::Call(std::vector<Pending> batch, Target& target, std::unique_loc
     if (entries.empty()) {
       lk.lock();
       --target.in_flight;
-      --target.bulk_calls;
+      if (bulk_slot) --target.bulk_calls;
       Settle(std::move(batch), verdicts, "not a JSON CloudEvent: a bulk subscriber cannot take it", lk);
       return;
     }
@@ -317,7 +323,7 @@ void Deliverer::Call(std::vector<Pending> batch, Target& target, std::unique_loc
 
   lk.lock();
   --target.in_flight;
-  if (bulk) --target.bulk_calls;
+  if (bulk_slot) --target.bulk_calls;
   if (!resp.ok() && resp.status().code() == StatusCode::kUnavailable) {
     // Not reached (refused, reset, gone): not an attempt. Back to the
     // front, in order, after a short pause. A timeout or a malformed answer is one.

@@ -143,7 +143,9 @@ class Deliverer {
 
   void Work();
   // Under mu_: the next event whose backoff is over and an instance with room.
-  bool TakeReady(Pending* out, std::shared_ptr<Target>* target);
+  // A known-bulk event takes one of the instance's bulk call slots at once
+  // (*bulk_slot), in the same lock as the check.
+  bool TakeReady(Pending* out, std::shared_ptr<Target>* target, bool* bulk_slot);
   // Under mu_: up to `max` more ready events of `first`'s subscription.
   void TakeSameSubscription(const Pending& first, size_t max, std::vector<Pending>* batch);
   // Under mu_: waits up to the route's bulk_await for `batch` to fill up to
@@ -151,7 +153,8 @@ class Deliverer {
   void FillUp(std::vector<Pending>& batch, size_t max, std::unique_lock<std::mutex>& lk);
   // One call for `batch` (one event, or a bulk); then each event settles.
   // Called with `lk` released; returns with it held.
-  void Call(std::vector<Pending> batch, Target& target, std::unique_lock<std::mutex>& lk);
+  // `bulk_slot`: the call holds one of target's bulk call slots.
+  void Call(std::vector<Pending> batch, Target& target, bool bulk_slot, std::unique_lock<std::mutex>& lk);
   // Under mu_ (released while acking): requeue or finish each event.
   void Settle(std::vector<Pending> batch, const std::vector<Verdict>& verdicts, const std::string& reason,
               std::unique_lock<std::mutex>& lk);
