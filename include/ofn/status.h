@@ -25,6 +25,7 @@ enum class StatusCode {
   kUnauthenticated,
   kUnimplemented,
   kInternal,
+  kCancelled,  // the caller gave up on the work (a cancelled build)
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -45,6 +46,7 @@ class Status {
   static Status PermissionDenied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
   static Status Unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
   static Status Unimplemented(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
+  static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
