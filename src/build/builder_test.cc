@@ -19,6 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using ofn::build::testing::NeedTool;
+using ofn::build::testing::ProcessWith;
 using ofn::build::testing::RunTool;
 using ofn::testing::ReadFile;
 using ofn::testing::TempDir;
@@ -56,19 +57,6 @@ void WriteHelloProject(const std::string& dir, const std::string& replace_world 
   ASSERT_TRUE(WriteFile(dir + "/hello.cc", hello).ok());
 }
 
-bool ProcessWith(const std::string& a, const std::string& b = "") {
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    const std::string pid = e.path().filename().string();
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string stat = ReadFile("/proc/" + pid + "/stat").value_or("");
-    size_t close = stat.rfind(')');
-    if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z') continue;
-    std::string cmdline = ReadFile("/proc/" + pid + "/cmdline").value_or("");
-    for (char& c : cmdline) c = c == '\0' ? ' ' : c;
-    if (cmdline.find(a) != std::string::npos && cmdline.find(b) != std::string::npos) return true;
-  }
-  return false;
-}
 
 json ReadJsonBlob(const OciLayout& layout, const Digest& d) {
   auto text = layout.ReadBlob(d);

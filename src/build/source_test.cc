@@ -19,25 +19,12 @@ using namespace std::chrono_literals;
 testing::ToolRun Cmd(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   return testing::RunTool(argv, timeout);
 }
+using ofn::build::testing::ProcessWith;
 using ofn::testing::ReadFile;
 using ofn::testing::TempDir;
 using ofn::testing::WriteFile;
 namespace fs = std::filesystem;
 
-// True while a live (not zombie) process has `needle` in its command line.
-bool ProcessWith(const std::string& needle) {
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    const std::string pid = e.path().filename().string();
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string stat = ReadFile("/proc/" + pid + "/stat").value_or("");
-    size_t close = stat.rfind(')');
-    if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z') continue;
-    std::string cmdline = ReadFile("/proc/" + pid + "/cmdline").value_or("");
-    for (char& c : cmdline) c = c == '\0' ? ' ' : c;
-    if (cmdline.find(needle) != std::string::npos) return true;
-  }
-  return false;
-}
 
 class SourceTest : public ::testing::Test {
  protected:

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdlib>
 #include <sstream>
 #include <string>
@@ -93,6 +94,22 @@ inline ToolRun RunTool(const std::vector<std::string>& argv,
   run.out = ofn::testing::ReadFile(out).value_or("");
   run.err = ofn::testing::ReadFile(err).value_or("");
   return run;
+}
+
+// True while a live (not zombie) process has `a` and `b` in its command
+// line: that a build left nothing running.
+inline bool ProcessWith(const std::string& a, const std::string& b = "") {
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat = ofn::testing::ReadFile("/proc/" + pid + "/stat").value_or("");
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z') continue;
+    std::string cmdline = ofn::testing::ReadFile("/proc/" + pid + "/cmdline").value_or("");
+    for (char& c : cmdline) c = c == '\0' ? ' ' : c;
+    if (cmdline.find(a) != std::string::npos && cmdline.find(b) != std::string::npos) return true;
+  }
+  return false;
 }
 
 }  // namespace ofn::build::testing
