@@ -28,17 +28,6 @@ using net::ClientResponse;
 
 constexpr int kMaxRedirects = 5;
 
-// For messages: bounded, no control characters.
-std::string Show(std::string_view s) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size() && i < 200; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    out.push_back(c < 0x20 || c == 0x7F ? '?' : static_cast<char>(c));
-  }
-  if (s.size() > 200) out += "...";
-  return out + "\"";
-}
-
 std::string Short(const Digest& d) { return d.str().substr(0, 7 + 12); }
 
 bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
@@ -247,14 +236,14 @@ class Session {
   // A Location header as an absolute http:// URL.
   Result<std::string> ResolveLocation(std::string_view location) const {
     if (location.size() >= 8 && enc::ToLower(location.substr(0, 8)) == "https://") {
-      return Status::Unimplemented("the registry redirects to https (" + Show(location) +
+      return Status::Unimplemented("the registry redirects to https (" + enc::QuoteForMessage(location) +
                                    "): TLS is not supported by this client");
     }
     if (location.size() >= 7 && enc::ToLower(location.substr(0, 7)) == "http://") return std::string(location);
     if (!location.empty() && location.front() == '/' && (location.size() < 2 || location[1] != '/')) {
       return base_ + std::string(location);
     }
-    return Status::FailedPrecondition("unsupported Location " + Show(location));
+    return Status::FailedPrecondition("unsupported Location " + enc::QuoteForMessage(location));
   }
 
  private:
@@ -454,7 +443,7 @@ class Pusher {
       return UploadRejected(*r) || r->status >= 500 ? Retryable(e) : Final(e);
     }
     if (const std::string* reported = r->header("Docker-Content-Digest"); reported && *reported != d.digest.str()) {
-      return Final(Status::Internal("the registry stored the blob as " + Show(*reported)));
+      return Final(Status::Internal("the registry stored the blob as " + enc::QuoteForMessage(*reported)));
     }
     if (chunked) ++result_.chunked_uploads;
     s_.Log("pushed blob " + Short(d.digest) + " (" + std::to_string(d.size) + " bytes" +
@@ -498,7 +487,7 @@ class Puller {
                                             expected->str()));
     }
     if (const std::string* reported = r->header("Docker-Content-Digest"); reported && *reported != got.str()) {
-      return s_.Fail(step, Status::Internal("the registry reports digest " + Show(*reported) +
+      return s_.Fail(step, Status::Internal("the registry reports digest " + enc::QuoteForMessage(*reported) +
                                             " but the content hashes to " + got.str()));
     }
     std::string type = MediaTypeOf(*r);
@@ -510,7 +499,7 @@ class Puller {
       }
     }
     if (!IsManifestType(type) && !IsIndexType(type)) {
-      return s_.Fail(step, Status::Unimplemented("unsupported manifest type " + Show(type)));
+      return s_.Fail(step, Status::Unimplemented("unsupported manifest type " + enc::QuoteForMessage(type)));
     }
     return std::make_pair(type, std::move(r->body));
   }
@@ -564,7 +553,7 @@ class Puller {
         if (static_cast<int64_t>(r->body.size()) != want || (cr && cr->rfind(expect_cr, 0) != 0)) {
           return Retryable(Status::Internal("range " + std::to_string(got) + "-" + std::to_string(end) +
                                             " answered with " + std::to_string(r->body.size()) + " bytes" +
-                                            (cr ? " (Content-Range " + Show(*cr) + ")" : "")));
+                                            (cr ? " (Content-Range " + enc::QuoteForMessage(*cr) + ")" : "")));
         }
       } else {
         Status e = HttpError(*r);
@@ -607,14 +596,14 @@ std::string Reference::ToString() const {
 
 Result<Reference> ParseReference(std::string_view text) {
   auto bad = [&](const std::string& why) {
-    return Status::InvalidArgument("invalid reference " + Show(text) + ": " + why);
+    return Status::InvalidArgument("invalid reference " + enc::QuoteForMessage(text) + ": " + why);
   };
   if (text.empty()) return bad("empty");
   Reference ref;
   std::string_view rest = text;
   if (size_t at = rest.find('@'); at != std::string_view::npos) {
     auto d = Digest::Parse(rest.substr(at + 1));
-    if (!d.ok()) return bad("digest " + Show(rest.substr(at + 1)) + " is not sha256: and 64 lowercase hex digits");
+    if (!d.ok()) return bad("digest " + enc::QuoteForMessage(rest.substr(at + 1)) + " is not sha256: and 64 lowercase hex digits");
     ref.digest = *d;
     rest = rest.substr(0, at);
   }
@@ -622,14 +611,14 @@ Result<Reference> ParseReference(std::string_view text) {
   if (slash == std::string_view::npos) return bad("expected HOST[:PORT]/REPOSITORY[:TAG] (the registry host is required)");
   std::string_view host = rest.substr(0, slash);
   if (!ValidHost(host)) {
-    return bad("registry host " + Show(host) + " must be a domain name or [IPv6] with an optional :port");
+    return bad("registry host " + enc::QuoteForMessage(host) + " must be a domain name or [IPv6] with an optional :port");
   }
   ref.registry = std::string(host);
   std::string_view name = rest.substr(slash + 1);
   // The tag follows the last ':' after the last '/': repository names have no ':'.
   if (size_t colon = name.rfind(':'); colon != std::string_view::npos && name.find('/', colon) == std::string_view::npos) {
     std::string_view tag = name.substr(colon + 1);
-    if (!ValidTag(tag)) return bad("tag " + Show(tag) + " must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
+    if (!ValidTag(tag)) return bad("tag " + enc::QuoteForMessage(tag) + " must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
     ref.tag = std::string(tag);
     name = name.substr(0, colon);
   }
@@ -638,7 +627,7 @@ Result<Reference> ParseReference(std::string_view text) {
     size_t next = name.find('/', start);
     std::string_view component = name.substr(start, next == std::string_view::npos ? next : next - start);
     if (!ValidPathComponent(component)) {
-      return bad("repository component " + Show(component) +
+      return bad("repository component " + enc::QuoteForMessage(component) +
                  " must be lowercase [a-z0-9] runs separated by '.', '_', '__' or '-'");
     }
     if (next == std::string_view::npos) break;
@@ -655,9 +644,9 @@ Result<PushResult> Push(const OciLayout& layout, std::string_view local_tag, con
   if (Status s = CheckOptions(options); !s.ok()) return s;
   if (options.chunk_size < 1) return Status::InvalidArgument("chunk_size must be at least 1");
   auto local = layout.Resolve(local_tag);
-  if (!local.ok()) return Status(local.status().code(), "local image " + Show(local_tag) + ": " + local.status().message());
+  if (!local.ok()) return Status(local.status().code(), "local image " + enc::QuoteForMessage(local_tag) + ": " + local.status().message());
   if (!IsManifestType(local->media_type)) {
-    return Status::Unimplemented("local image " + Show(local_tag) + " is a " + local->media_type +
+    return Status::Unimplemented("local image " + enc::QuoteForMessage(local_tag) + " is a " + local->media_type +
                                  "; only image manifests can be pushed");
   }
   if (remote.digest && !(*remote.digest == local->digest)) {
@@ -667,7 +656,7 @@ Result<PushResult> Push(const OciLayout& layout, std::string_view local_tag, con
   auto manifest = layout.ReadBlob(local->digest);
   if (!manifest.ok()) return manifest.status();
   auto parts = ParseManifest(*manifest);
-  if (!parts.ok()) return Status(parts.status().code(), "local image " + Show(local_tag) + ": " + parts.status().message());
+  if (!parts.ok()) return Status(parts.status().code(), "local image " + enc::QuoteForMessage(local_tag) + ": " + parts.status().message());
 
   Session session(remote, credentials, options, 1u << 20);
   PushResult result{local->digest};
@@ -694,7 +683,7 @@ Result<PushResult> Push(const OciLayout& layout, std::string_view local_tag, con
   if (const std::string* reported = r->header("Docker-Content-Digest")) {
     auto d = Digest::Parse(*reported);
     if (!d.ok() || !(*d == local->digest)) {
-      return session.Fail(step, Status::Internal("the registry reports manifest digest " + Show(*reported) +
+      return session.Fail(step, Status::Internal("the registry reports manifest digest " + enc::QuoteForMessage(*reported) +
                                                  ", the local one is " + local->digest.str()));
     }
     result.manifest_digest = *d;
@@ -706,7 +695,7 @@ Result<PushResult> Push(const OciLayout& layout, std::string_view local_tag, con
 Result<PullResult> Pull(const Reference& remote, OciLayout& layout, std::string_view local_tag,
                         const Credentials& credentials, const PullOptions& options) {
   if (Status s = CheckOptions(options); !s.ok()) return s;
-  if (!ValidTagName(local_tag)) return Status::InvalidArgument("invalid local tag " + Show(local_tag));
+  if (!ValidTagName(local_tag)) return Status::InvalidArgument("invalid local tag " + enc::QuoteForMessage(local_tag));
   const size_t max_response = std::max<size_t>(64u << 20, static_cast<size_t>(std::max<int64_t>(1, options.range_size)) + (1u << 20));
   Session session(remote, credentials, options, max_response);
   PullCounters result;

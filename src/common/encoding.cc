@@ -164,4 +164,15 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+std::string QuoteForMessage(std::string_view s) {
+  constexpr size_t kMax = 200;
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size() && i < kMax; ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    out.push_back(c < 0x20 || c == 0x7F ? '?' : static_cast<char>(c));
+  }
+  if (s.size() > kMax) out += "...";
+  return out + "\"";
+}
+
 }  // namespace ofn::enc

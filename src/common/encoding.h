@@ -23,5 +23,8 @@ std::optional<std::string> Base64Decode(std::string_view text);
 
 std::string ToLower(std::string_view s);
 std::string_view Trim(std::string_view s);  // spaces and tabs
+// Untrusted text for an error message: in double quotes, at most 200 bytes
+// (then "..."), control characters as '?'.
+std::string QuoteForMessage(std::string_view s);
 
 }  // namespace ofn::enc

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/encoding.h"
+
 namespace ofn::net {
 namespace {
 
@@ -45,17 +47,6 @@ bool IsTokenChar(char c) {
 }
 
 bool IsToken(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), IsTokenChar); }
-
-// A URL as it may appear in an error message: bounded, no control characters.
-std::string ShowUrl(std::string_view url) {
-  std::string out = "\"";
-  for (size_t i = 0; i < url.size() && i < 200; ++i) {
-    unsigned char c = static_cast<unsigned char>(url[i]);
-    out.push_back(c < 0x20 || c == 0x7F ? '?' : static_cast<char>(c));
-  }
-  if (url.size() > 200) out += "...";
-  return out + "\"";
-}
 
 // True if the comma-separated header value lists `token` (case-insensitive).
 bool HasToken(std::string_view value, std::string_view token) {
@@ -93,7 +84,9 @@ bool IsSendableHeader(std::string_view name, std::string_view value) {
 }
 
 Result<ParsedUrl> ParseUrl(std::string_view url) {
-  auto bad = [&](const std::string& why) { return Status::InvalidArgument("invalid URL " + ShowUrl(url) + ": " + why); };
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("invalid URL " + enc::QuoteForMessage(url) + ": " + why);
+  };
   constexpr std::string_view kHttp = "http://";
   if (url.size() < kHttp.size() || !EqualsIgnoreCase(url.substr(0, kHttp.size()), kHttp)) {
     if (url.size() >= 8 && EqualsIgnoreCase(url.substr(0, 8), "https://")) {
