@@ -145,5 +145,12 @@ TEST(EncodingTest, TrimSpacesAndTabs) {
   EXPECT_EQ(Trim("\na\n"), "\na\n");
 }
 
+TEST(EncodingTest, QuoteForMessageBoundsAndNeutralizesText) {
+  EXPECT_EQ(QuoteForMessage("a b"), "\"a b\"");
+  EXPECT_EQ(QuoteForMessage("x\r\ny\x7f"), "\"x??y?\"") << "no line breaks reach a log line";
+  std::string long_text(300, 'z');
+  EXPECT_EQ(QuoteForMessage(long_text), "\"" + std::string(200, 'z') + "...\"");
+}
+
 }  // namespace
 }  // namespace ofn::enc

@@ -78,8 +78,11 @@ std::pair<size_t, std::chrono::milliseconds> BulkOf(const Json& subscription) {
     int64_t v = n != b->end() && n->is_number_integer() ? n->get<int64_t>() : fallback;
     return v > 0 ? v : fallback;
   };
-  return {static_cast<size_t>(positive("maxMessagesCount", 100)),
-          std::chrono::milliseconds(positive("maxAwaitDurationMs", 1000))};
+  // An app's absurd values must not overflow a deadline or a reservation:
+  // far beyond any read-ahead, and a minute, are plenty.
+  constexpr int64_t kMaxCount = 1000, kMaxAwaitMs = 60000;
+  return {static_cast<size_t>(std::min(positive("maxMessagesCount", 100), kMaxCount)),
+          std::chrono::milliseconds(std::min(positive("maxAwaitDurationMs", 1000), kMaxAwaitMs))};
 }
 
 }  // namespace

@@ -198,6 +198,22 @@ TEST_F(HostTest, BulkSubscriptionsGetDaprBulkCalls) {
   EXPECT_EQ(bus_.acks, (std::vector<Outcome>{Outcome::kSuccess}));
 }
 
+TEST_F(HostTest, AbsurdBulkSettingsFromTheAppAreBounded) {
+  ScriptedHttpServer app([](const ScriptedHttpServer::Request& r, size_t) {
+    if (r.target == "/dapr/subscribe") {
+      return Json(R"([{"pubsubname":"bus","topic":"orders","route":"/in","bulkSubscribe":{"enabled":true,
+                       "maxMessagesCount":9223372036854775807,"maxAwaitDurationMs":9223372036854775807}}])");
+    }
+    auto id = nlohmann::json::parse(r.body)["entries"][0]["entryId"];
+    return Json(nlohmann::json{{"statuses", {{{"entryId", id}, {"status", "SUCCESS"}}}}}.dump());
+  });
+  ASSERT_TRUE(host_.ApplyFunction(Subscriber()).ok());
+  host_.SetEndpoints("default/sub", {Endpoint{"sub-1", "127.0.0.1", app.port()}});
+  bus_.Push("orders", R"({"specversion":"1.0","id":"a"})");
+  ASSERT_TRUE(bus_.WaitForAcks(1)) << "the event is delivered in a bulk call as usual";
+  EXPECT_EQ(nlohmann::json::parse(app.requests().back().body)["type"], "com.dapr.event.sent.bulk");
+}
+
 TEST_F(HostTest, EachFunctionReachesItsComponentsWithItsOwnToken) {
   auto token = host_.ApplyFunction(Subscriber());
   ASSERT_TRUE(token.ok());
