@@ -360,9 +360,11 @@ TEST_F(BuilderTest, CancelWhileCompilingEndsQuicklyAndLeavesNoProcess) {
   bool compiling = false;
   std::thread canceller([&] {
     const auto until = Clock::now() + 60s;
-    // cc1plus also runs in cmake's configure (compiler checks): wait for slow.cpp's.
-    while (Clock::now() < until && !ProcessWith("cc1plus", "/slow.cpp")) std::this_thread::sleep_for(10ms);
-    compiling = ProcessWith("cc1plus", "/slow.cpp");
+    // cc1plus also runs in cmake's configure (compiler checks), and other
+    // tests compile slow.cpp too: wait for this build's.
+    const std::initializer_list<std::string> ours = {"cc1plus", dir_.Sub("work"), "/slow.cpp"};
+    while (Clock::now() < until && !ProcessWith(ours)) std::this_thread::sleep_for(10ms);
+    compiling = ProcessWith(ours);
     std::this_thread::sleep_for(200ms);
     cancelled_at = Clock::now();
     cancel.Cancel();
@@ -375,8 +377,8 @@ TEST_F(BuilderTest, CancelWhileCompilingEndsQuicklyAndLeavesNoProcess) {
   EXPECT_EQ(r.status().message(), "build cancelled");
   EXPECT_LT(ended - cancelled_at, 2s);
   EXPECT_NE(Log().find("[build] compiling"), std::string::npos);
-  for (int i = 0; i < 100 && ProcessWith(dir_.Sub("work")); ++i) std::this_thread::sleep_for(10ms);
-  EXPECT_FALSE(ProcessWith(dir_.Sub("work"))) << "a process of the cancelled build is still running";
+  for (int i = 0; i < 100 && ProcessWith({dir_.Sub("work")}); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_FALSE(ProcessWith({dir_.Sub("work")})) << "a process of the cancelled build is still running";
   EXPECT_TRUE(fs::is_empty(dir_.Sub("work")));
 }
 
@@ -392,8 +394,8 @@ TEST_F(BuilderTest, TimeoutOnASlowBuild) {
   EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded) << r.status().ToString();
   EXPECT_EQ(r.status().message(), "build timed out after 1s");
   EXPECT_LT(Clock::now() - start, 3s);
-  for (int i = 0; i < 100 && ProcessWith(dir_.Sub("work")); ++i) std::this_thread::sleep_for(10ms);
-  EXPECT_FALSE(ProcessWith(dir_.Sub("work")));
+  for (int i = 0; i < 100 && ProcessWith({dir_.Sub("work")}); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_FALSE(ProcessWith({dir_.Sub("work")}));
 }
 
 TEST(StrategyTest, BuilderNamesMatchLoosely) {

@@ -219,7 +219,7 @@ TEST_F(SourceTest, CancelAndDeadlineKillTheWholeTree) {
   BuildEnv env = env_;
   env.cancel = CancelToken();  // copies share the token
   std::thread canceller([&] {
-    for (int i = 0; i < 400 && !ProcessWith("sleep " + marker); ++i) std::this_thread::sleep_for(5ms);
+    for (int i = 0; i < 400 && !ProcessWith({"sleep " + marker}); ++i) std::this_thread::sleep_for(5ms);
     std::this_thread::sleep_for(50ms);
     env.cancel.Cancel();
   });
@@ -229,8 +229,8 @@ TEST_F(SourceTest, CancelAndDeadlineKillTheWholeTree) {
   EXPECT_EQ(rc.status().code(), StatusCode::kCancelled);
   EXPECT_EQ(rc.status().message(), "build cancelled");
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
-  for (int i = 0; i < 100 && ProcessWith("sleep " + marker); ++i) std::this_thread::sleep_for(10ms);
-  EXPECT_FALSE(ProcessWith("sleep " + marker)) << "a process of the cancelled tool is still running";
+  for (int i = 0; i < 100 && ProcessWith({"sleep " + marker}); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_FALSE(ProcessWith({"sleep " + marker})) << "a process of the cancelled tool is still running";
 
   BuildEnv timed = env_;
   timed.cancel = CancelToken();
@@ -241,8 +241,8 @@ TEST_F(SourceTest, CancelAndDeadlineKillTheWholeTree) {
   EXPECT_EQ(rc.status().code(), StatusCode::kDeadlineExceeded);
   EXPECT_EQ(rc.status().message(), "build timed out after 0.3s");
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
-  for (int i = 0; i < 100 && ProcessWith("sleep " + marker); ++i) std::this_thread::sleep_for(10ms);
-  EXPECT_FALSE(ProcessWith("sleep " + marker));
+  for (int i = 0; i < 100 && ProcessWith({"sleep " + marker}); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_FALSE(ProcessWith({"sleep " + marker}));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <initializer_list>
 #include <cstdlib>
 #include <sstream>
 #include <string>
@@ -96,9 +97,9 @@ inline ToolRun RunTool(const std::vector<std::string>& argv,
   return run;
 }
 
-// True while a live (not zombie) process has `a` and `b` in its command
-// line: that a build left nothing running.
-inline bool ProcessWith(const std::string& a, const std::string& b = "") {
+// True while a live (not zombie) process has every one of `needles` in its
+// command line: that a build left nothing running.
+inline bool ProcessWith(std::initializer_list<std::string> needles) {
   for (const auto& e : std::filesystem::directory_iterator("/proc")) {
     const std::string pid = e.path().filename().string();
     if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
@@ -107,7 +108,9 @@ inline bool ProcessWith(const std::string& a, const std::string& b = "") {
     if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z') continue;
     std::string cmdline = ofn::testing::ReadFile("/proc/" + pid + "/cmdline").value_or("");
     for (char& c : cmdline) c = c == '\0' ? ' ' : c;
-    if (cmdline.find(a) != std::string::npos && cmdline.find(b) != std::string::npos) return true;
+    bool all = true;
+    for (const auto& n : needles) all = all && cmdline.find(n) != std::string::npos;
+    if (all) return true;
   }
   return false;
 }
