@@ -19,6 +19,7 @@ BUILD_PKGS=(
   libhiredis-dev libnats-dev libmosquitto-dev librdkafka-dev
   redis-server nats-server mosquitto mosquitto-clients
   libssl-dev zlib1g-dev skopeo umoci docker-registry apache2-utils
+  crun runc buildah nodejs util-linux
 )
 FUZZ_PKGS=(clang libclang-rt-14-dev)
 BENCH_PKGS=(wrk nginx-light util-linux procps)

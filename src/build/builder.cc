@@ -80,7 +80,7 @@ json TreeIdentity(const std::string& dir) {
 
 json ToolIdentity(const std::string& tool_path) {
   json tools = json::object();
-  for (const char* name : {"cmake", "ninja", "c++", "g++", "ld"}) {
+  for (const char* name : {"cmake", "ninja", "c++", "g++", "ld", "node", "npm", "buildah"}) {
     std::string path = FindTool(name, tool_path);
     if (path.empty()) continue;
     char* real = ::realpath(path.c_str(), nullptr);
@@ -105,11 +105,7 @@ std::string Summary(const OciLayout& layout, const Descriptor& manifest) {
 }
 
 Result<BuildResult> BuildIn(const BuildRequest& req, const BuildEnv& env, const std::string& workdir) {
-  env.log->Line("fetching source");
-  auto tree = FetchSource(req.source, workdir, env);
-  if (!tree.ok()) return tree.status();
-  if (!tree->revision.empty()) env.log->Line("source revision " + tree->revision);
-
+  // An unknown builder is known before fetching anything.
   const Strategy* strategy = nullptr;
   std::string reason;
   if (!req.builder.empty()) {
@@ -117,7 +113,13 @@ Result<BuildResult> BuildIn(const BuildRequest& req, const BuildEnv& env, const 
     if (!s.ok()) return s.status();
     strategy = *s;
     reason = "builder " + req.builder;
-  } else {
+  }
+  env.log->Line("fetching source");
+  auto tree = FetchSource(req.source, workdir, env);
+  if (!tree.ok()) return tree.status();
+  if (!tree->revision.empty()) env.log->Line("source revision " + tree->revision);
+
+  if (strategy == nullptr) {
     auto d = DetectStrategy(tree->context, req.env);
     if (!d.ok()) return d.status();
     strategy = d->strategy;

@@ -12,6 +12,7 @@
 #include "build/testing_tools.h"
 #include "support/process.h"
 #include "support/raw_http.h"
+#include "support/sdk.h"
 
 namespace ofn::build {
 namespace {
@@ -28,20 +29,10 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 // The SDK, installed once per test binary run from this build tree.
-const std::string& Sdk() {
-  static TempDir dir("ofn-sdk");
-  static const std::string prefix = [] {
-    const std::string p = dir.Sub("prefix");
-    auto r = RunTool({"cmake", "--install", OFN_BUILD_DIR, "--prefix", p}, 120s);
-    EXPECT_TRUE(r.ok()) << r.Describe();
-    return r.ok() ? p : std::string();
-  }();
-  return prefix;
-}
+const std::string& Sdk() { return ofn::testing::InstalledSdk(OFN_BUILD_DIR); }
 
 constexpr char kProject[] = R"(cmake_minimum_required(VERSION 3.22)
 project(hello_function CXX)
-set(CMAKE_CXX_STANDARD 20)
 find_package(ofn REQUIRED)
 ofn_add_function(hello SOURCES hello.cc)
 )";
@@ -90,36 +81,9 @@ class BuilderTest : public ::testing::Test {
     return std::move(*l);
   }
 
-  // umoci unpack (root) + chroot as the image's user, with the image's env;
-  // GET / and its body.
+  // The image served from its unpacked rootfs; GET / and its body.
   void RunImage(const std::string& layout_dir, const std::string& tag, std::string* body) {
-    std::string missing = NeedTool("umoci");
-    ASSERT_TRUE(missing.empty()) << missing;
-    ASSERT_EQ(::geteuid(), 0u) << "this test unpacks an image and chroots into it: run it as root (CI does)";
-    const std::string bundle = dir_.Sub("bundle-" + std::to_string(bundles_++));
-    auto unpack = RunTool({"umoci", "unpack", "--image", layout_dir + ":" + tag, bundle}, 120s);
-    ASSERT_TRUE(unpack.ok()) << unpack.Describe();
-    auto config = json::parse(ReadFile(bundle + "/config.json").value_or(""), nullptr, false);
-    ASSERT_TRUE(config.is_object());
-    const int port = ofn::testing::FreePort();
-    ofn::testing::ProcessOptions o;
-    o.argv = {ofn::build::testing::FindTool("chroot"), "--userspec=65532:65532", bundle + "/rootfs"};
-    for (const auto& a : config["process"]["args"]) o.argv.push_back(a.get<std::string>());
-    for (const auto& kv : config["process"]["env"]) {
-      std::string s = kv.get<std::string>();
-      o.env.emplace_back(s.substr(0, s.find('=')), s.substr(s.find('=') + 1));
-    }
-    o.env.emplace_back("PORT", std::to_string(port));
-    o.unset_env = {"FUNCTION_TARGET", "FUNC_CONTEXT", "OFN_LOG_FORMAT", "LD_LIBRARY_PATH", "LD_PRELOAD"};
-    o.output_file = bundle + ".log";
-    auto proc = ofn::testing::Process::Start(o);
-    ASSERT_TRUE(proc.ok()) << proc.status().ToString();
-    Status up = (*proc)->WaitForPort(port, ofn::testing::After(20s));
-    ASSERT_TRUE(up.ok()) << up.ToString() << "\n" << (*proc)->Output();
-    auto r = ofn::testing::RoundTrip(port, ofn::testing::Get("/"), ofn::testing::After(10s));
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    EXPECT_EQ(r->status, 200) << r->body;
-    *body = r->body;
+    ofn::build::testing::ServeImage(layout_dir, tag, dir_.Sub("bundle-" + std::to_string(bundles_++)), body);
   }
 
   TempDir dir_{"ofn-builder"};
@@ -304,12 +268,12 @@ TEST_F(BuilderTest, BadInputsAreClearErrors) {
   EXPECT_EQ(docker.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(docker.status().message(),
             "the dockerfile builder needs buildah, which is not installed (apt-get install buildah)");
-  // Node: detected, not built yet.
+  // Node: a package.json without main or index.js.
   fs::create_directories(dir_.Sub("node"));
   ASSERT_TRUE(WriteFile(dir_.Sub("node/package.json"), "{}").ok());
   auto node = Build(Request(dir_.Sub("node"), &layout), CancelToken());
-  EXPECT_EQ(node.status().code(), StatusCode::kUnimplemented);
-  EXPECT_NE(node.status().message().find("node"), std::string::npos);
+  EXPECT_EQ(node.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(node.status().message().find("no index.js"), std::string::npos) << node.status().message();
   // Nothing to build.
   fs::create_directories(dir_.Sub("empty"));
   auto empty = Build(Request(dir_.Sub("empty"), &layout), CancelToken());

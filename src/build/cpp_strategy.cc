@@ -1,7 +1,4 @@
 // The cpp strategy (see strategy.h): CMake + Ninja against the Ofn SDK.
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -18,11 +15,6 @@ namespace ofn::build {
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-bool IsFile(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
 
 // The C++ sources at the context root.
 std::vector<std::string> CxxFiles(const std::string& context) {
@@ -47,14 +39,6 @@ std::string TargetName(const std::string& name) {
   return out.empty() ? "function" : out;
 }
 
-std::optional<json> ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  json j = json::parse(in, nullptr, false);
-  if (j.is_discarded()) return std::nullopt;
-  return j;
-}
-
 struct Executable {
   std::string name;  // the CMake target
   std::string path;  // absolute
@@ -71,18 +55,18 @@ Result<std::vector<Executable>> ProjectExecutables(const std::string& bin) {
     if (n.rfind("index-", 0) == 0 && n > fs::path(index).filename().string()) index = e.path().string();
   }
   if (index.empty()) return Status::Internal("cmake wrote no file-API reply in " + reply);
-  auto idx = ReadJson(index);
+  auto idx = ReadJsonFile(index);
   if (!idx) return Status::Internal("cannot parse " + index);
   const json* cm = nullptr;
   if (idx->contains("reply") && (*idx)["reply"].contains("codemodel-v2")) cm = &(*idx)["reply"]["codemodel-v2"];
   if (cm == nullptr || !cm->contains("jsonFile")) return Status::Internal("no codemodel-v2 in " + index);
-  auto model = ReadJson(reply + "/" + (*cm)["jsonFile"].get<std::string>());
+  auto model = ReadJsonFile(reply + "/" + (*cm)["jsonFile"].get<std::string>());
   if (!model || !model->contains("configurations") || (*model)["configurations"].empty()) {
     return Status::Internal("cannot read the codemodel in " + reply);
   }
   std::vector<Executable> out;
   for (const auto& t : (*model)["configurations"][0].value("targets", json::array())) {
-    auto target = ReadJson(reply + "/" + t.value("jsonFile", ""));
+    auto target = ReadJsonFile(reply + "/" + t.value("jsonFile", ""));
     if (!target || target->value("type", "") != "EXECUTABLE") continue;
     const json artifacts = target->value("artifacts", json::array());
     if (artifacts.empty()) continue;
@@ -98,7 +82,7 @@ class CppStrategy : public Strategy {
   std::string_view name() const override { return "cpp"; }
 
   Detection Detect(const std::string& context, const std::map<std::string, std::string>&) const override {
-    if (IsFile(context + "/CMakeLists.txt")) return {100, "CMakeLists.txt"};
+    if (IsRegularFile(context + "/CMakeLists.txt")) return {100, "CMakeLists.txt"};
     auto files = CxxFiles(context);
     if (files.size() == 1) return {50, "single file " + files[0]};
     return {};
@@ -109,7 +93,7 @@ class CppStrategy : public Strategy {
     auto fn = in.env.find("FUNC_NAME");
     const std::string func_name = fn == in.env.end() ? "" : fn->second;
     std::string source_dir = in.context;
-    if (!IsFile(in.context + "/CMakeLists.txt")) {
+    if (!IsRegularFile(in.context + "/CMakeLists.txt")) {
       auto files = CxxFiles(in.context);
       if (files.size() != 1) {
         return Status::InvalidArgument("cpp builder: the build context has no CMakeLists.txt and " +
@@ -140,13 +124,13 @@ class CppStrategy : public Strategy {
                       // Paths of the work dir (random) must not reach the binary.
                       "-DCMAKE_CXX_FLAGS=-ffile-prefix-map=" + in.work_dir + "=/ofn-build"};
     configure.env = in.env;
-    if (Status s = Step(env, configure, "cmake configure failed"); !s.ok()) return s;
+    if (Status s = RunStep(env, configure, "cmake configure failed"); !s.ok()) return s;
 
     env.log->Line("compiling");
     ToolCall compile;
     compile.argv = {"cmake", "--build", bin};
     compile.env = in.env;
-    if (Status s = Step(env, compile, "compile failed"); !s.ok()) return s;
+    if (Status s = RunStep(env, compile, "compile failed"); !s.ok()) return s;
 
     auto exes = ProjectExecutables(bin);
     if (!exes.ok()) return exes.status();
@@ -162,7 +146,7 @@ class CppStrategy : public Strategy {
       return Status::InvalidArgument("cpp builder: the CMake project builds " + std::to_string(exes->size()) +
                                      " executables (" + names + "): set FUNC_NAME to the one to serve");
     }
-    if (!IsFile(pick->path)) return Status::Internal("cpp builder: " + pick->path + " was not built");
+    if (!IsRegularFile(pick->path)) return Status::Internal("cpp builder: " + pick->path + " was not built");
     if (Status s = env.Check(); !s.ok()) return s;
 
     ExecutableImageSpec spec;
@@ -172,19 +156,6 @@ class CppStrategy : public Strategy {
     spec.exposed_port = "8080";
     if (!in.revision.empty()) spec.labels["org.opencontainers.image.revision"] = in.revision;
     return WriteExecutableImage(*in.layout, spec, in.tag);
-  }
-
- private:
-  // Runs one tool; a failure is FailedPrecondition "<what>:" and the last
-  // lines it printed (the compiler's error is among them).
-  static Status Step(const BuildEnv& env, const ToolCall& call, const std::string& what) {
-    const int64_t from = env.log->Size();
-    Result<int> rc = RunTool(env, call);
-    if (!rc.ok()) return rc.status();
-    if (*rc != 0) {
-      return Status::FailedPrecondition(what + " (exit " + std::to_string(*rc) + "):\n" + env.log->Tail(from, 20));
-    }
-    return Status::Ok();
   }
 };
 

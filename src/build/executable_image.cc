@@ -47,7 +47,8 @@ Result<Descriptor> WriteExecutableImage(OciLayout& layout, const ExecutableImage
 
   LayerSpec base;
   base.gzip_level = spec.gzip_level;
-  base.created_by = "ofn build: shared-library closure of " + name;
+  base.created_by = spec.executable_in_base ? "ofn build: runtime " + name + " and its shared libraries"
+                                            : "ofn build: shared-library closure of " + name;
   for (const ClosureFile& f : closure->files) {
     if (f.is_symlink()) {
       base.entries.push_back(LayerEntry::Symlink(f.image_path, f.link_target));
@@ -62,15 +63,18 @@ Result<Descriptor> WriteExecutableImage(OciLayout& layout, const ExecutableImage
   base.entries.push_back(LayerEntry::File("/etc/passwd", kPasswd));
   base.entries.push_back(LayerEntry::File("/etc/group", kGroup));
   base.entries.push_back(LayerEntry::Directory("/tmp", 01777));
+  if (spec.executable_in_base) base.entries.push_back(LayerEntry::FileFrom(image_path, spec.executable, 0755));
+  for (const LayerEntry& e : spec.base_files) base.entries.push_back(e);
   auto base_layer = WriteLayer(layout, base);
   if (!base_layer.ok()) return base_layer.status();
 
   LayerSpec app;
   app.gzip_level = spec.gzip_level;
-  app.created_by = "ofn build: app " + name;
+  app.created_by = spec.executable_in_base ? "ofn build: app" : "ofn build: app " + name;
   app.entries.push_back(LayerEntry::Directory("/app"));  // the working dir, wherever the executable is
-  app.entries.push_back(LayerEntry::FileFrom(image_path, spec.executable, 0755));
+  if (!spec.executable_in_base) app.entries.push_back(LayerEntry::FileFrom(image_path, spec.executable, 0755));
   for (const LayerEntry& e : spec.extra_files) app.entries.push_back(e);
+  app.trees = spec.extra_trees;
   auto app_layer = WriteLayer(layout, app);
   if (!app_layer.ok()) return app_layer.status();
 

@@ -9,7 +9,10 @@
 //      /etc/group naming root and the non-root user `app` (65532:65532), and
 //      an empty /tmp with mode 1777;
 //   2. the app: the executable (default /app/<name>, mode 0755) and the
-//      extra files.
+//      extra files and trees.
+// With executable_in_base the executable goes into layer 1 instead: it is
+// then a runtime (node) that apps share, with base_files (what it reads
+// besides its libraries), and layer 2 holds only the app.
 // Config: entrypoint (default the executable), env PATH=/usr/local/bin:
 // /usr/bin:/bin, LD_LIBRARY_PATH when libraries came from ld.so.conf
 // directories the loader does not search by itself (an image has no
@@ -42,6 +45,9 @@ struct ExecutableImageSpec {
   std::string executable;                     // host path of the ELF executable
   std::string image_path;                     // empty: /app/<basename of executable>
   std::vector<LayerEntry> extra_files;        // into the app layer
+  std::vector<LayerTree> extra_trees;         // host directories into the app layer
+  bool executable_in_base = false;            // the executable is a runtime: into layer 1
+  std::vector<LayerEntry> base_files;         // into layer 1
   std::vector<std::string> env;               // "KEY=VALUE", after PATH
   std::map<std::string, std::string> labels;  // e.g. org.opencontainers.image.revision
   std::string exposed_port;                   // "8080", "8080/tcp"; empty: none

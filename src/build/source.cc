@@ -295,8 +295,8 @@ bool Inside(const std::string& path, const std::string& dir) {
   return path == dir || StartsWith(path, dir + "/");
 }
 
-// Copies `from` into `to` (which must not exist) without following
-// symlinks; a top-level .git is left out (history is not build input).
+}  // namespace
+
 Status CopyTree(const std::string& from, const std::string& to) {
   std::error_code ec;
   struct stat root_st {};
@@ -337,6 +337,8 @@ Status CopyTree(const std::string& from, const std::string& to) {
   }
   return Status::Ok();
 }
+
+namespace {
 
 const std::vector<std::string> kGit = {"git", "-c", "gc.auto=0", "-c", "advice.detachedHead=false",
                                        "-c", "core.hooksPath=/dev/null"};

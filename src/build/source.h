@@ -120,6 +120,12 @@ struct SourceTree {
 // fails (its output is in the log), and BuildEnv::Check()'s errors.
 Result<SourceTree> FetchSource(const SourceSpec& spec, const std::string& workdir, const BuildEnv& env);
 
+// Copies the directory `from` into `to` (which must not exist) without
+// following symlinks, keeping modes; a top-level .git is left out (history
+// is not build input). NotFound when `from` is not a directory;
+// InvalidArgument naming a device, fifo or socket.
+Status CopyTree(const std::string& from, const std::string& to);
+
 // Checks every symlink under `context` (the build context) resolves inside
 // it; InvalidArgument "build context: a/b -> ../../etc: escapes the context".
 Status CheckContextSymlinks(const std::string& context);

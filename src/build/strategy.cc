@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 
 #include "build/executable_image.h"
@@ -24,6 +25,29 @@ bool IsElfFile(const std::string& path) {
   ssize_t n = ::read(fd, magic, sizeof magic);
   ::close(fd);
   return n == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
+}
+
+bool IsRegularFile(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::optional<nlohmann::json> ReadJsonFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+Status RunStep(const BuildEnv& env, const ToolCall& call, const std::string& what) {
+  const int64_t from = env.log->Size();
+  Result<int> rc = RunTool(env, call);
+  if (!rc.ok()) return rc.status();
+  if (*rc != 0) {
+    return Status::FailedPrecondition(what + " (exit " + std::to_string(*rc) + "):\n" + env.log->Tail(from, 20));
+  }
+  return Status::Ok();
 }
 
 namespace {
@@ -45,11 +69,6 @@ Registry& TheRegistry() {
     return r;
   }();
   return *registry;
-}
-
-bool FileExists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
 std::string Lower(std::string_view s) {
@@ -77,7 +96,7 @@ std::string FindBinary(const std::string& context, const std::map<std::string, s
       return "";
     }
     std::string path = context + "/" + b->second;
-    if (!FileExists(path)) {
+    if (!IsRegularFile(path)) {
       *why = "BINARY \"" + b->second + "\" is not a file in the build context";
       return "";
     }
@@ -125,41 +144,9 @@ class ExecutableStrategy : public Strategy {
   }
 };
 
-// ------------------------------------------------------------ dockerfile, node
-
-class DockerfileStrategy : public Strategy {
- public:
-  std::string_view name() const override { return "dockerfile"; }
-  Detection Detect(const std::string& context, const std::map<std::string, std::string>&) const override {
-    if (!FileExists(context + "/Dockerfile")) return {};
-    return {80, "Dockerfile"};
-  }
-  Result<Descriptor> Build(const StrategyInput& in) const override {
-    if (FindTool("buildah", in.build->tool_path).empty()) {
-      return Status::FailedPrecondition(
-          "the dockerfile builder needs buildah, which is not installed (apt-get install buildah)");
-    }
-    return Status::Unimplemented("the dockerfile builder (with buildah) is not implemented yet");
-  }
-};
-
-class NodeStrategy : public Strategy {
- public:
-  std::string_view name() const override { return "node"; }
-  Detection Detect(const std::string& context, const std::map<std::string, std::string>&) const override {
-    if (!FileExists(context + "/package.json")) return {};
-    return {90, "package.json"};
-  }
-  Result<Descriptor> Build(const StrategyInput&) const override {
-    return Status::Unimplemented("the node builder (package.json) is not implemented yet");
-  }
-};
-
 }  // namespace
 
 std::unique_ptr<Strategy> NewExecutableStrategy() { return std::make_unique<ExecutableStrategy>(); }
-std::unique_ptr<Strategy> NewDockerfileStrategy() { return std::make_unique<DockerfileStrategy>(); }
-std::unique_ptr<Strategy> NewNodeStrategy() { return std::make_unique<NodeStrategy>(); }
 
 Status RegisterStrategy(std::unique_ptr<Strategy> strategy) {
   Registry& r = TheRegistry();

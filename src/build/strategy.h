@@ -15,10 +15,23 @@
 //               set, port 8080, the source revision label.
 //   executable  a prebuilt ELF at the context root (env BINARY, else the
 //               only ELF executable there): the same image.
-//   dockerfile  Dockerfile at the root: needs buildah. Only that check is
-//               implemented: without buildah the error says to install it;
-//               with it, Unimplemented (building with buildah is a later step).
-//   node        package.json: detected, then Unimplemented (a later step).
+//   node        package.json (node_strategy.cc): functions written for
+//               Google's @google-cloud/functions-framework run unchanged.
+//               The context is copied to the build dir; `npm ci` (with
+//               package-lock.json) or `npm install`, production deps only;
+//               the framework (major 3) is added when the package lacks it.
+//               FUNC_NAME / FUNC_TYPE (http|event|cloudevent) become
+//               FUNCTION_TARGET / FUNCTION_SIGNATURE_TYPE. The image: this
+//               machine's node and its shared-library closure (a layer apps
+//               share), then the app with node_modules under /app;
+//               entrypoint node + the framework's main script, PORT=8080,
+//               NODE_ENV=production, the source revision label.
+//   dockerfile  Dockerfile at the root (dockerfile_strategy.cc): `buildah
+//               bud` (chroot isolation, vfs storage private to the build,
+//               removed after it; spec.build.env as --build-arg), pushed to
+//               an OCI layout in the build dir whose blobs are adopted
+//               (digest-checked) into ours. Without buildah, the error says
+//               to install it.
 //
 // Detection takes the strongest signal: CMakeLists.txt, then package.json,
 // then Dockerfile, then a single C++ file, then an ELF executable.
@@ -29,6 +42,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,5 +105,13 @@ std::unique_ptr<Strategy> NewNodeStrategy();
 
 // True when `path` is a regular file starting with the ELF magic.
 bool IsElfFile(const std::string& path);
+// True when `path` is a regular file (after symlinks).
+bool IsRegularFile(const std::string& path);
+// The JSON document in `path`; nullopt when it cannot be read or parsed.
+std::optional<nlohmann::json> ReadJsonFile(const std::string& path);
+// Runs one tool of a strategy; a non-zero exit is FailedPrecondition
+// "<what> (exit N):" and the last lines it logged (the tool's error is among
+// them).
+Status RunStep(const BuildEnv& env, const ToolCall& call, const std::string& what);
 
 }  // namespace ofn::build

@@ -1,5 +1,6 @@
 // For tests only: runs an external tool (tar, gzip, skopeo, umoci) with a
-// deadline and captures its stdout, stderr and exit status separately.
+// deadline and captures its stdout, stderr and exit status separately; and
+// serves a built image from its unpacked rootfs (ServeImage).
 //
 // Tools the tests need are never skipped when missing: NeedTool gives a
 // message telling to run scripts/bootstrap.sh, and the test fails with it.
@@ -18,7 +19,11 @@
 #include <string_view>
 #include <vector>
 
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
 #include "support/process.h"
+#include "support/raw_http.h"
 
 namespace ofn::build::testing {
 
@@ -113,6 +118,47 @@ inline bool ProcessWith(std::initializer_list<std::string> needles) {
     if (all) return true;
   }
   return false;
+}
+
+// Unpacks the image `tag` of the layout `layout_dir` into `bundle` (umoci,
+// as root), runs its entrypoint with its env, user and working dir in the
+// rootfs (unshare --root --wd: no namespaces, so the host's network) with
+// PORT a free port, and GETs `/`: the status must be 200, the body goes to
+// `body`. Failures are the test's.
+inline void ServeImage(const std::string& layout_dir, const std::string& tag, const std::string& bundle,
+                       std::string* body) {
+  using namespace std::chrono_literals;
+  std::string missing = NeedTool("umoci");
+  ASSERT_TRUE(missing.empty()) << missing;
+  ASSERT_EQ(::geteuid(), 0u) << "this test unpacks an image and runs it in its rootfs: run it as root (CI does)";
+  auto unpack = RunTool({"umoci", "unpack", "--image", layout_dir + ":" + tag, bundle}, 120s);
+  ASSERT_TRUE(unpack.ok()) << unpack.Describe();
+  auto config = nlohmann::json::parse(ofn::testing::ReadFile(bundle + "/config.json").value_or(""), nullptr, false);
+  ASSERT_TRUE(config.is_object());
+  const auto& process = config["process"];
+  const int port = ofn::testing::FreePort();
+  ofn::testing::ProcessOptions o;
+  o.argv = {FindTool("unshare"), "--root=" + bundle + "/rootfs", "--wd=" + process.value("cwd", std::string("/")),
+            "--setgid=" + std::to_string(process["user"].value("gid", 0)),
+            "--setuid=" + std::to_string(process["user"].value("uid", 0)), "--"};
+  for (const auto& a : process["args"]) o.argv.push_back(a.get<std::string>());
+  for (const auto& kv : process["env"]) {
+    std::string s = kv.get<std::string>();
+    // The image's PORT (8080) gives way to ours: one entry, or getenv takes the first.
+    if (s.rfind("PORT=", 0) != 0) o.env.emplace_back(s.substr(0, s.find('=')), s.substr(s.find('=') + 1));
+  }
+  o.env.emplace_back("PORT", std::to_string(port));
+  o.unset_env = {"FUNCTION_TARGET", "FUNC_CONTEXT", "OFN_LOG_FORMAT", "LD_LIBRARY_PATH", "LD_PRELOAD",
+                 "NODE_EXTRA_CA_CERTS", "NODE_OPTIONS"};
+  o.output_file = bundle + ".log";
+  auto proc = ofn::testing::Process::Start(o);
+  ASSERT_TRUE(proc.ok()) << proc.status().ToString();
+  Status up = (*proc)->WaitForPort(port, ofn::testing::After(20s));
+  ASSERT_TRUE(up.ok()) << up.ToString() << "\n" << (*proc)->Output();
+  auto r = ofn::testing::RoundTrip(port, ofn::testing::Get("/"), ofn::testing::After(10s));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200) << r->body;
+  *body = r->body;
 }
 
 }  // namespace ofn::build::testing

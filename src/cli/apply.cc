@@ -8,7 +8,9 @@
 
 namespace ofn::cli {
 
-int ApplyVerb(Context& ctx) {
+int ApplyVerb(Context& ctx) { return ApplyManifests(ctx, nullptr); }
+
+int ApplyManifests(Context& ctx, std::vector<json>* applied) {
   const bool create = ctx.verb == "create";
   const std::vector<std::string>& files = ctx.args.GetAll("filename");
   if (!ctx.args.positionals.empty()) {
@@ -66,6 +68,7 @@ int ApplyVerb(Context& ctx) {
     if (!results || !results->is_array()) continue;
     for (const json& r : *results) {
       ++objects;
+      if (applied) applied->push_back(r);
       if (ctx.output == "json" || ctx.output == "yaml") {
         all_results.push_back(r);
         continue;

@@ -55,6 +55,17 @@ const std::vector<Verb>& Verbs() {
        {{"filename", 'f', flags::FlagType::kList, "FILE", "a manifest file, a directory of them, or - for stdin", ""},
         {"dry-run", 0, flags::FlagType::kBool, "", "validate only; store nothing", ""}},
        &ApplyVerb},
+      {"build", "build NAME... | build -f FILE|DIR|- [--cancel]", "Build functions' images from their spec.build",
+       "Makes sure each function's image is built from its spec.build and prints the build log as it is written,\n"
+       "then the result. A build in progress is followed, not restarted; otherwise the function is built again\n"
+       "(a source that did not change is a cache hit). With -f, the manifests are applied first (as apply does)\n"
+       "and every function in them that has a spec.build is followed. --cancel stops the functions' builds.\n"
+       "Exit 0 when every build succeeded, 1 otherwise.\n\n"
+       "Examples:\n  ofn build hello\n  ofn build -f hello.yaml\n  ofn build hello --cancel\n",
+       {{"filename", 'f', flags::FlagType::kList, "FILE", "apply these manifests first, then build their functions", ""},
+        {"cancel", 0, flags::FlagType::kBool, "", "cancel the builds instead", ""},
+        {"quiet", 'q', flags::FlagType::kBool, "", "print the result only, not the build log", ""}},
+       &BuildVerb},
       {"get", "get [TYPE[,TYPE...]] [NAME...] [-o wide|yaml|json|name]", "List objects, or show some",
        "TYPE is a kind, its plural or short name: function (fn), gateway (gw). No TYPE lists every kind.\n\n"
        "Examples:\n  ofn get fn\n  ofn get fn hello -o yaml\n  ofn get -A\n  ofn get gw/default\n",
@@ -67,11 +78,13 @@ const std::vector<Verb>& Verbs() {
        {{"filename", 'f', flags::FlagType::kList, "FILE", "delete the objects a manifest names", ""},
         {"ignore-not-found", 0, flags::FlagType::kBool, "", "an object that does not exist is not an error", ""}},
        &DeleteVerb},
-      {"logs", "logs NAME [-f] [--instance ID]", "Print a function instance's log",
+      {"logs", "logs NAME [-f] [--instance ID | --build]", "Print a function instance's log, or its build's",
        "Without --instance, the newest instance's. With -f, keeps printing until Ctrl-C, moving to a newer\n"
-       "instance when one starts.\n\nExamples:\n  ofn logs hello\n  ofn logs hello -f\n",
+       "instance when one starts. --build prints the function's latest build log instead (with -f, until the\n"
+       "build ends).\n\nExamples:\n  ofn logs hello\n  ofn logs hello -f\n  ofn logs hello --build -f\n",
        {{"follow", 'f', flags::FlagType::kBool, "", "keep printing what is written", ""},
-        {"instance", 0, flags::FlagType::kValue, "ID", "this instance (see X-Ofn-Instances / describe)", ""}},
+        {"instance", 0, flags::FlagType::kValue, "ID", "this instance (see X-Ofn-Instances / describe)", ""},
+        {"build", 0, flags::FlagType::kBool, "", "the latest build's log", ""}},
        &LogsVerb},
       {"invoke", "invoke NAME [--data STR | --data-file F] [--cloudevent TYPE] [-H 'K: V']...",
        "Call a function at its address",

@@ -74,6 +74,14 @@ const json* Find(const json& obj, std::initializer_list<std::string_view> path);
 
 // The verbs.
 int ApplyVerb(Context& ctx);   // apply and create (ctx.verb says which)
+// What apply does with -f, also collecting the server's result for each
+// object (kind, namespace, name, action) in *applied when given.
+int ApplyManifests(Context& ctx, std::vector<json>* applied);
+int BuildVerb(Context& ctx);
+// The function's latest build log from its start (printed unless !print);
+// with `follow`, until the build ends. kExitOk, or the exit code after
+// printing the error.
+int PrintBuildLog(Context& ctx, const std::string& name, bool follow, bool print = true);
 int GetVerb(Context& ctx);
 int DescribeVerb(Context& ctx);
 int DeleteVerb(Context& ctx);

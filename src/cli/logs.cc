@@ -47,6 +47,13 @@ int LogsVerb(Context& ctx) {
     }
     name = name.substr(slash + 1);
   }
+  if (ctx.args.GetBool("build")) {
+    if (!ctx.args.Get("instance").empty()) {
+      ctx.err() << "error: --build and --instance cannot be used together\n";
+      return kExitUsage;
+    }
+    return PrintBuildLog(ctx, name, ctx.args.GetBool("follow"));
+  }
   const std::string base = "/v1/logs/" + enc::PercentEncode(ctx.ns) + "/" + enc::PercentEncode(name);
   const std::string pinned = ctx.args.Get("instance");
   const bool follow = ctx.args.GetBool("follow");

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -96,7 +97,10 @@ constexpr size_t kChildStack = 64 * 1024;
 constexpr int kFirstFreeFd = 10;  // sources of the child's fds 0-3 live above this
 
 // What the child did last before failing; shown in the error.
-enum Step : int { kStepNone = 0, kStepPgid, kStepParent, kStepCgroup, kStepRlimit, kStepChdir, kStepFds, kStepExec };
+enum Step : int {
+  kStepNone = 0, kStepPgid, kStepParent, kStepCgroup, kStepRlimit, kStepMountNs, kStepUnmount, kStepChdir, kStepFds,
+  kStepExec
+};
 
 struct ChildArgs {
   const char* path;
@@ -112,10 +116,12 @@ struct ChildArgs {
   bool pdeathsig;
   pid_t parent;
   char* listen_pid_digits;  // room for 10 digits and a NUL, inside an envp string
+  char* const* unmounts;    // null-terminated; null: stay in the parent's mount namespace
   // Written by the child, read by the parent once clone() returns (the
   // parent is suspended until the child execs or exits: CLONE_VFORK).
   volatile int err;
   volatile int step;
+  volatile int failed_unmount;  // index into unmounts of the one that failed
 };
 
 // Signal masks through the raw system call: glibc's wrappers refuse to block
@@ -159,6 +165,19 @@ int ChildMain(void* arg) {
     rl.rlim_cur = rl.rlim_max = static_cast<rlim_t>(a->rlimit_as);
     if (::setrlimit(RLIMIT_AS, &rl) != 0) ChildFail(a, kStepRlimit);
   }
+  if (a->unmounts != nullptr) {
+    // A new mount namespace (the child does not share the parent's fs_struct:
+    // no CLONE_FS), private so the unmounts stay in it.
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      ChildFail(a, kStepMountNs);
+    }
+    for (int i = 0; a->unmounts[i] != nullptr; ++i) {
+      if (::umount2(a->unmounts[i], MNT_DETACH) != 0) {
+        a->failed_unmount = i;
+        ChildFail(a, kStepUnmount);
+      }
+    }
+  }
   if (a->cwd != nullptr && ::chdir(a->cwd) != 0) ChildFail(a, kStepChdir);
   // Sources are all >= kFirstFreeFd, so no dup2 overwrites another's source.
   if (::dup2(a->stdin_fd, 0) < 0 || ::dup2(a->output_fd, 1) < 0 || ::dup2(a->output_fd, 2) < 0) ChildFail(a, kStepFds);
@@ -189,6 +208,8 @@ const char* StepName(int step) {
     case kStepParent: return "parent died";
     case kStepCgroup: return "join cgroup";
     case kStepRlimit: return "setrlimit";
+    case kStepMountNs: return "private mount namespace";
+    case kStepUnmount: return "unmount";
     case kStepChdir: return "chdir";
     case kStepFds: return "set up file descriptors";
     case kStepExec: return "exec";
@@ -247,6 +268,10 @@ Result<SpawnedChild> Spawn(const SpawnRequest& req) {
   argv.push_back(nullptr);
   for (auto& s : env) envp.push_back(s.data());
   envp.push_back(nullptr);
+  std::vector<std::string> unmount_copy = req.private_unmounts;
+  std::vector<char*> unmounts;
+  for (auto& s : unmount_copy) unmounts.push_back(s.data());
+  unmounts.push_back(nullptr);
 
   int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull < 0) return Status::Internal(std::string("open /dev/null: ") + std::strerror(errno));
@@ -270,6 +295,7 @@ Result<SpawnedChild> Spawn(const SpawnRequest& req) {
   a.rlimit_as = req.rlimit_as;
   a.pdeathsig = req.kill_with_parent;
   a.parent = ::getpid();
+  a.unmounts = req.private_unmounts.empty() ? nullptr : unmounts.data();
   a.listen_pid_digits = req.listen_fd >= 0 ? env[listen_pid_index].data() + std::strlen("LISTEN_PID=") : nullptr;
 
   void* stack = ::mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
@@ -324,6 +350,7 @@ Result<SpawnedChild> Spawn(const SpawnRequest& req) {
     std::string what = StepName(step);
     if (step == kStepExec) what += " " + req.path;
     if (step == kStepChdir) what += " " + req.working_dir;
+    if (step == kStepUnmount) what += " " + req.private_unmounts[static_cast<size_t>(a.failed_unmount)];
     StatusCode code = err == ENOENT ? StatusCode::kNotFound
                       : err == EACCES || err == EPERM ? StatusCode::kPermissionDenied
                                                       : StatusCode::kUnavailable;

@@ -15,6 +15,8 @@
 //   - gets /dev/null as stdin, `output_fd` as stdout and stderr, `listen_fd`
 //     (if any) as fd 3 with LISTEN_PID=<its pid> in its environment, and no
 //     other descriptor (close_range), whatever other threads opened meanwhile;
+//   - with `private_unmounts`, runs in its own mount namespace without
+//     those mounts (unshare + umount2 in the child: system calls only);
 //   - starts in the cgroup `cgroup_fd` (CLONE_INTO_CGROUP; else it writes its
 //     cgroup.procs before exec, a migration that briefly blocks every fork
 //     and thread exit of the server);
@@ -50,6 +52,11 @@ struct SpawnRequest {
   int64_t rlimit_as = 0;          // RLIMIT_AS in bytes; 0: inherited
   bool kill_with_parent = true;   // PR_SET_PDEATHSIG(SIGKILL)
   bool use_clone3 = true;         // false: join cgroup_fd the slow way (to compare in tests)
+  // Mounts the child must not see: it enters a new mount namespace, makes
+  // every mount there private (nothing propagates back to the host) and
+  // detaches these before exec. For crun on hybrid cgroup hosts, which
+  // refuses to run while /sys/fs/cgroup/unified is mounted.
+  std::vector<std::string> private_unmounts;
 };
 
 struct SpawnedChild {

@@ -140,6 +140,8 @@ void ApiServer::Handle(HttpRequest& req, HttpResponse& resp, bool over_tcp) {
     Objects(req, resp);
   } else if (path.rfind("/v1/logs/", 0) == 0) {
     Logs(req, resp);
+  } else if (path.rfind("/v1/builds/", 0) == 0) {
+    Builds(req, resp);
   } else {
     Error(resp, 404, "no such API path: " + std::string(path));
   }
@@ -253,6 +255,14 @@ void ApiServer::Logs(const HttpRequest& req, HttpResponse& resp) {
     int secs = std::atoi(req.query("wait").value_or("10").c_str());
     wait = std::chrono::seconds(std::clamp(secs, 0, 60));
   }
+  if (req.query("build").value_or("") == "true") {
+    auto logs = manager_->BuildLogs(parts[2], parts[3], offset.value_or(0), wait);
+    if (!logs.ok()) return Error(resp, HttpStatus(logs.status()), logs.status().message());
+    resp = HttpResponse(200, std::move(logs->data), "text/plain; charset=utf-8");
+    resp.set_header("X-Ofn-Log-Offset", std::to_string(logs->next_offset));
+    resp.set_header("X-Ofn-Log-Ended", logs->ended ? "true" : "false");
+    return;
+  }
   auto logs = manager_->Logs(parts[2], parts[3], req.query("instance").value_or(""), offset, wait);
   if (!logs.ok()) return Error(resp, HttpStatus(logs.status()), logs.status().message());
   resp = HttpResponse(200, std::move(logs->data), "text/plain; charset=utf-8");
@@ -261,6 +271,23 @@ void ApiServer::Logs(const HttpRequest& req, HttpResponse& resp) {
   std::string all;
   for (const auto& i : logs->instances) all += (all.empty() ? "" : ",") + i;
   resp.set_header("X-Ofn-Instances", all);
+}
+
+// POST /v1/builds/NS/NAME builds the function again; DELETE cancels its build.
+void ApiServer::Builds(const HttpRequest& req, HttpResponse& resp) {
+  auto parts = SplitPath(req.path());  // v1 builds NS NAME
+  if (parts.size() != 4) return Error(resp, 404, "expected /v1/builds/NAMESPACE/NAME");
+  Status s;
+  if (req.method() == "POST") {
+    s = manager_->Rebuild(parts[2], parts[3]);
+  } else if (req.method() == "DELETE") {
+    s = manager_->CancelBuild(parts[2], parts[3]);
+  } else {
+    return Error(resp, 405, "use POST (build) or DELETE (cancel)");
+  }
+  if (!s.ok()) return Error(resp, HttpStatus(s), s.message());
+  JsonAnswer(resp, req.method() == "POST" ? 202 : 200,
+             {{"namespace", parts[2]}, {"name", parts[3]}, {"build", req.method() == "POST" ? "started" : "cancelled"}});
 }
 
 }  // namespace ofn::server

@@ -41,6 +41,7 @@ class ApiServer {
   void Apply(const HttpRequest& req, HttpResponse& resp);
   void Objects(const HttpRequest& req, HttpResponse& resp);
   void Logs(const HttpRequest& req, HttpResponse& resp);
+  void Builds(const HttpRequest& req, HttpResponse& resp);
 
   ApiOptions options_;
   store::Store* store_;

@@ -122,7 +122,10 @@ struct FunctionManager::Fn {
   api::Function spec;
   bool runnable = false;
   std::string state = "Created", reason, message;  // serving phase for status
-  std::string build_state = "Skipped";
+  std::string build_state = "Skipped";  // or Building, Succeeded, Failed
+  std::string build_reason, build_message;
+  int64_t build_generation = 0;  // the generation the build was started for
+  BuildOutcome build;            // the last build's result
   std::optional<autoscaler::KpaScaler> kpa;
   int container_concurrency = 0;
   // Async functions: their events come from the component host.
@@ -166,6 +169,18 @@ FunctionManager::FunctionManager(ManagerOptions options, store::Store* store, ru
                                  gateway::Gateway* gateway, components::ComponentHost* host)
     : options_(std::move(options)), store_(store), runtime_(runtime), gateway_(gateway), host_(host) {
   gateway_config_.domain = options_.domain;
+  if (!options_.data_dir.empty()) {
+    auto builds = BuildController::Create(
+        {.data_dir = options_.data_dir, .sdk_prefix = options_.sdk_prefix},
+        [this](const std::string& key, int64_t generation, const BuildOutcome& outcome) {
+          OnBuildDone(key, generation, outcome);
+        });
+    if (builds.ok()) {
+      builds_ = std::move(*builds);
+    } else {
+      log::Error("no image store: functions with spec.build will not be built", {{"error", builds.status().message()}});
+    }
+  }
 }
 
 FunctionManager::~FunctionManager() { Stop(); }
@@ -214,6 +229,7 @@ Status FunctionManager::Start() {
 }
 
 void FunctionManager::Stop() {
+  if (builds_) builds_->Shutdown();
   {
     std::lock_guard lk(mu_);
     if (stopping_) return;
@@ -353,6 +369,7 @@ void FunctionManager::Reconcile(const store::Object& obj) {
   } else {
     fn->spec = *loaded->front().function;
     // A local stand-in for the image is what a build would have made.
+    fn->build_state = fn->spec.build.is_null() ? "Skipped" : "Created";
     if (ResolveLocalImage(fn->spec, options_.local_images)) fn->build_state = "Skipped";
     const auto& serving = fn->spec.serving;
     bool has_command = serving && serving->container && !serving->container->command.empty();
@@ -362,11 +379,11 @@ void FunctionManager::Reconcile(const store::Object& obj) {
       fn->message = "the function has no serving section";
     } else if (!has_command) {
       fn->state = "Skipped";
-      fn->reason = fn->spec.build.is_null() ? "NoRunnableCommand" : "BuildNotAvailable";
+      fn->reason = "ContainerRuntimeNotAvailable";
       fn->message = fn->spec.build.is_null()
                         ? "running container images is not available yet: give serving.template.containers[function].command"
-                        : "building from source is not available yet (planned): give serving.template.containers[function].command";
-      fn->build_state = fn->spec.build.is_null() ? "Skipped" : "Created";
+                        : "the image is built (see status.build), but running images is not available yet: give "
+                          "serving.template.containers[function].command to serve it meanwhile";
     } else if (!serving->dapr_triggers.empty() && !serving->http) {
       fn->async = true;
       fn->runnable = true;
@@ -421,9 +438,21 @@ void FunctionManager::Reconcile(const store::Object& obj) {
   gateway::RouteSpec route;
   bool runnable = fn->runnable;
   bool async = fn->async;
+  bool build = !fn->spec.build.is_null() && fn->build_state != "Skipped";
   {
     std::lock_guard lk(mu_);
     auto it = fns_.find(key);
+    if (build) {
+      const Fn* previous = it != fns_.end() ? it->second.get() : nullptr;
+      // The same build as the running one or the last good one: keep it.
+      if (previous && previous->spec.build == fn->spec.build && previous->spec.image == fn->spec.image &&
+          (previous->build_state == "Building" || previous->build_state == "Succeeded")) {
+        fn->build_state = previous->build_state;
+        fn->build_generation = previous->build_generation;
+        fn->build = previous->build;
+        build = false;
+      }
+    }
     if (it != fns_.end()) {
       // A new generation: replace every instance (new command, env or limits).
       for (const auto& [id, inst] : it->second->instances) to_stop.push_back(id);
@@ -437,6 +466,7 @@ void FunctionManager::Reconcile(const store::Object& obj) {
     fns_[key] = std::move(fn);
   }
   for (auto id : to_stop) (void)runtime_->Stop(id, false);
+  if (build) StartBuild(key, obj);
   if (async) {
     gateway_->Remove(key);  // its events come from its inputs, not over HTTP
     if (host_) host_->SetEndpoints(key, {});
@@ -562,7 +592,121 @@ void FunctionManager::ReconcileComponent(const store::Object& obj, bool deleted)
   }
 }
 
+void FunctionManager::StartBuild(const std::string& key, const store::Object& obj) {
+  api::Function spec;
+  {
+    std::lock_guard lk(mu_);
+    auto it = fns_.find(key);
+    if (it == fns_.end() || it->second->generation != obj.generation) return;
+    spec = it->second->spec;
+  }
+  BuildOutcome kept;
+  Status started = Status::Ok();
+  if (!builds_) {
+    started = Status::Unavailable("the image store under " + options_.data_dir + " could not be opened (see the server log)");
+  } else {
+    Json status = Json::parse(obj.status_json.empty() ? "{}" : obj.status_json, nullptr, false);
+    const Json* b = status.is_object() && status.contains("build") ? &status["build"] : nullptr;
+    if (b && b->value("state", "") == "Succeeded" && status.value("observedGeneration", int64_t{-1}) == obj.generation &&
+        status.contains("revision")) {
+      auto tagged = builds_->layout().Resolve(spec.image);
+      std::string digest = status["revision"].value("imageDigest", "");
+      if (tagged.ok() && tagged->digest.str() == digest) {  // built before a restart, and still there
+        kept.state = "Succeeded";
+        kept.image = spec.image;
+        kept.digest = digest;
+      }
+    }
+    if (kept.state.empty()) started = builds_->Start(key, obj.generation, spec);
+  }
+  std::lock_guard lk(mu_);
+  auto it = fns_.find(key);
+  if (it == fns_.end() || it->second->generation != obj.generation) return;
+  Fn& fn = *it->second;
+  fn.build_generation = obj.generation;
+  fn.build_reason.clear();
+  fn.build_message.clear();
+  if (!kept.state.empty()) {
+    fn.build_state = kept.state;
+    fn.build = kept;
+  } else if (started.ok()) {
+    fn.build_state = "Building";
+  } else {
+    fn.build_state = "Failed";
+    fn.build_reason = started.code() == StatusCode::kInvalidArgument ? "InvalidBuild" : "BuildFailed";
+    fn.build_message = started.message();
+  }
+  fn.status_dirty = true;
+}
+
+void FunctionManager::OnBuildDone(const std::string& key, int64_t generation, const BuildOutcome& outcome) {
+  // On the worker, after whatever StartBuild or Reconcile is doing now.
+  Enqueue([this, key, generation, outcome] {
+    std::lock_guard lk(mu_);
+    auto it = fns_.find(key);
+    if (it == fns_.end() || it->second->build_generation != generation) return;
+    Fn& fn = *it->second;
+    fn.build_state = outcome.state;
+    fn.build_reason = outcome.reason;
+    fn.build_message = outcome.message;
+    fn.build = outcome;
+    fn.status_dirty = true;
+  });
+}
+
+Status FunctionManager::Rebuild(const std::string& ns, const std::string& name) {
+  const std::string key = ns + "/" + name;
+  api::Function spec;
+  int64_t generation;
+  {
+    std::lock_guard lk(mu_);
+    auto it = fns_.find(key);
+    if (it == fns_.end()) return Status::NotFound("Function \"" + key + "\" not found");
+    if (it->second->spec.build.is_null()) return Status::FailedPrecondition("Function \"" + key + "\" has no spec.build");
+    spec = it->second->spec;
+    generation = it->second->generation;
+  }
+  if (!builds_) return Status::Unavailable("the image store could not be opened (see the server log)");
+  if (builds_->Busy(key)) return Status::Ok();  // already building: that build is the answer
+  Status s = builds_->Start(key, generation, spec);
+  std::lock_guard lk(mu_);
+  auto it = fns_.find(key);
+  if (it == fns_.end() || it->second->generation != generation) return s;
+  Fn& fn = *it->second;
+  fn.build_generation = generation;
+  fn.build_state = s.ok() ? "Building" : "Failed";
+  fn.build_reason = s.ok() ? "" : "InvalidBuild";
+  fn.build_message = s.ok() ? "" : s.message();
+  fn.status_dirty = true;
+  cv_.notify_all();
+  return s;
+}
+
+Status FunctionManager::CancelBuild(const std::string& ns, const std::string& name) {
+  const std::string key = ns + "/" + name;
+  {
+    std::lock_guard lk(mu_);
+    if (fns_.find(key) == fns_.end()) return Status::NotFound("Function \"" + key + "\" not found");
+  }
+  if (!builds_) return Status::NotFound("no build of " + key + " is queued or running");
+  return builds_->Cancel(key);
+}
+
+Result<BuildLogRead> FunctionManager::BuildLogs(const std::string& ns, const std::string& name, uint64_t offset,
+                                                std::chrono::milliseconds wait) {
+  const std::string key = ns + "/" + name;
+  {
+    std::lock_guard lk(mu_);
+    auto it = fns_.find(key);
+    if (it == fns_.end()) return Status::NotFound("Function \"" + key + "\" not found");
+    if (it->second->spec.build.is_null()) return Status::NotFound("Function \"" + key + "\" has no spec.build");
+  }
+  if (!builds_) return Status::NotFound("no build log for " + key);
+  return builds_->ReadLog(key, offset, wait);
+}
+
 void FunctionManager::Forget(const std::string& key) {
+  if (builds_) (void)builds_->Cancel(key);
   std::vector<runtime::InstanceId> ids;
   {
     std::lock_guard lk(mu_);
@@ -830,8 +974,14 @@ void FunctionManager::WriteStatus(Fn& fn_ref) {
       addresses.push_back({{"type", "Internal"},
                            {"value", "http://" + options_.gateway_url_host + ":" + std::to_string(port) + p + "/"}});
     }
+    Json build = {{"state", fn.build_state}};
+    if (!fn.build_reason.empty()) build["reason"] = fn.build_reason;
+    if (!fn.build_message.empty()) build["message"] = fn.build_message;
+    if (fn.build_state == "Succeeded" || fn.build_state == "Failed") {
+      if (fn.build.duration.count() > 0) build["buildDuration"] = FormatDuration(fn.build.duration);
+    }
     status = {{"observedGeneration", generation},
-              {"build", {{"state", fn.build_state}}},
+              {"build", build},
               {"serving",
                {{"state", fn.state == "Running" && fn.desired > 0 && fn.Ready() == 0 ? "Starting" : fn.state},
                 {"reason", fn.reason},
@@ -842,6 +992,10 @@ void FunctionManager::WriteStatus(Fn& fn_ref) {
                 {"readyReplicas", fn.Ready()},
                 {"lastTransitionTime", Now3339()}}},
               {"addresses", fn.runnable && !fn.async ? addresses : Json::array()}};
+    if (!fn.build.digest.empty()) status["revision"] = {{"imageDigest", fn.build.digest}};
+    if (!fn.build.revision.empty()) {
+      status["sources"] = Json::array({{{"name", "default"}, {"git", {{"commitSha", fn.build.revision}}}}});
+    }
   }
   Status s = store_->UpdateStatus("Function", ns, name, status.dump(), generation);
   if (!s.ok() && s.code() != StatusCode::kNotFound && s.code() != StatusCode::kFailedPrecondition) {

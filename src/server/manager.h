@@ -29,6 +29,7 @@
 #include "components/host.h"
 #include "gateway/gateway.h"
 #include "runtime/process_runtime.h"
+#include "server/build_controller.h"
 #include "server/instance_env.h"
 #include "store/store.h"
 
@@ -44,6 +45,8 @@ struct ManagerOptions {
   std::chrono::milliseconds tick{500};
   // Directories of programs standing in for images (ofn server --local-images).
   std::vector<std::string> local_images;
+  // Where Ofn's SDK is installed, for C++ builds (empty: they fail saying so).
+  std::string sdk_prefix;
 };
 
 struct LogRead {
@@ -71,6 +74,14 @@ class FunctionManager : public gateway::GatewayListener {
 
   Result<LogRead> Logs(const std::string& ns, const std::string& name, const std::string& instance,
                        std::optional<uint64_t> offset, std::chrono::milliseconds wait);
+  // The function's latest build log (see BuildController::ReadLog).
+  Result<BuildLogRead> BuildLogs(const std::string& ns, const std::string& name, uint64_t offset,
+                                 std::chrono::milliseconds wait);
+  // Builds the function again (ignoring a finished build; the content cache
+  // still applies); FailedPrecondition when it has no spec.build.
+  Status Rebuild(const std::string& ns, const std::string& name);
+  // Cancels its build; NotFound when none is queued or running.
+  Status CancelBuild(const std::string& ns, const std::string& name);
   // Prometheus text for the functions' replicas and cold starts.
   std::string Metrics();
 
@@ -90,6 +101,10 @@ class FunctionManager : public gateway::GatewayListener {
   // Gives the function's components to the host; sets fn's api token and problems.
   void ApplyComponents(Fn& fn);
   void WriteStatus(Fn& fn);
+  // Starts the build of the function stored as `obj` (or, after a restart,
+  // takes the image its status says this generation already built).
+  void StartBuild(const std::string& key, const store::Object& obj);
+  void OnBuildDone(const std::string& key, int64_t generation, const BuildOutcome& outcome);
   gateway::RouteSpec RouteFor(const Fn& fn) const;
 
   ManagerOptions options_;
@@ -97,6 +112,7 @@ class FunctionManager : public gateway::GatewayListener {
   runtime::ProcessRuntime* runtime_;
   gateway::Gateway* gateway_;
   components::ComponentHost* host_;
+  std::unique_ptr<BuildController> builds_;  // null when the image store cannot be opened
   uint64_t subscription_ = 0;
 
   std::mutex mu_;  // everything below

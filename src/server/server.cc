@@ -45,10 +45,26 @@ const std::vector<flags::FlagSpec> kFlags = {
     {"local-images", 0, flags::FlagType::kValue, "DIR[:DIR...]",
      "stand-ins for container images until Ofn runs containers: a Function without a command whose image is "
      "REPO/NAME:TAG runs the program DIR/NAME"},
+    {"sdk-prefix", 0, flags::FlagType::kValue, "DIR",
+     "where Ofn's SDK is installed (cmake --install), for building C++ functions; default: beside this program "
+     "(its ../sdk, or .. when that holds lib/cmake/ofn)"},
     {"log-format", 0, flags::FlagType::kValue, "F", "text or json (OFN_LOG_FORMAT)", "text"},
     {"log-level", 0, flags::FlagType::kValue, "L", "debug, info, warn or error", "info"},
     {"help", 'h', flags::FlagType::kBool, "", "this text"},
 };
+
+// An installed SDK next to the running program: PREFIX/bin/ofn with
+// PREFIX/lib/cmake/ofn, or a build tree's bin/ofn with ../sdk installed.
+std::string SdkBesideProgram() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  auto prefix = exe.parent_path().parent_path();
+  for (const auto& candidate : {prefix / "sdk", prefix}) {
+    if (std::filesystem::exists(candidate / "lib" / "cmake" / "ofn" / "ofnConfig.cmake", ec)) return candidate.string();
+  }
+  return "";
+}
 
 constexpr const char* kUsageHead = R"(Usage: ofn server [flags]
 
@@ -226,6 +242,8 @@ int ServerMain(int argc, char** argv) {
     if (!dir.empty()) mo.local_images.push_back(std::filesystem::absolute(dir).string());
     dirs = colon == std::string::npos ? "" : dirs.substr(colon + 1);
   }
+  mo.sdk_prefix = parsed->Get("sdk-prefix", SdkBesideProgram());
+  if (!mo.sdk_prefix.empty()) mo.sdk_prefix = std::filesystem::absolute(mo.sdk_prefix).string();
   mo.gateway_url_host = gw_host == "0.0.0.0" || gw_host.empty() ? "127.0.0.1" : gw_host;
   FunctionManager manager(mo, store->get(), runtime->get(), gateway->get(), host.get());
   listener.manager = &manager;

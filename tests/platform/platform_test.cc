@@ -125,17 +125,21 @@ TEST_F(Platform, ACrashLoopEndsInFailedWithTheReason) {
   EXPECT_NE(message.find("about to fail"), std::string::npos) << "the log's last lines: " << message;
 }
 
-TEST_F(Platform, FunctionsThatNeedABuildAreAcceptedAndSaySo) {
+TEST_F(Platform, OpenFunctionsGoSampleIsAcceptedAndItsBuildSaysWhyNot) {
   auto text = ReadFile(std::string(OFN_SPECS_DIR) + "/openfunction-config-samples/function-sample.yaml");
   ASSERT_TRUE(text.has_value());
   auto r = Apply(*text);
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->status, 200) << r->body;
   std::string name = Json::parse(r->body)["results"][0]["name"];
-  Json obj = WaitForStatus(name, [](const Json& s) { return s.contains("serving"); });
+  Json obj = WaitForStatus(name, [](const Json& s) { return s["build"]["state"] == "Failed"; });
+  // Known before any clone: Ofn has no Go builder.
+  EXPECT_EQ(obj["status"]["build"]["reason"], "InvalidBuild");
+  EXPECT_NE(obj["status"]["build"]["message"].get<std::string>().find("unknown builder \"openfunction/builder-go"),
+            std::string::npos)
+      << obj.dump(2);
   EXPECT_EQ(obj["status"]["serving"]["state"], "Skipped");
-  EXPECT_EQ(obj["status"]["serving"]["reason"], "BuildNotAvailable");
-  EXPECT_NE(obj["status"]["serving"]["message"].get<std::string>().find("building from source"), std::string::npos);
+  EXPECT_EQ(obj["status"]["serving"]["reason"], "ContainerRuntimeNotAvailable");
 }
 
 TEST_F(Platform, StateComponentIsServedThroughDaprsApiAndSurvivesARestart) {
@@ -160,20 +164,6 @@ TEST_F(Platform, StateComponentIsServedThroughDaprsApiAndSurvivesARestart) {
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(missing->status, 400);
   EXPECT_NE(missing->body.find("ERR_STATE_STORE_NOT_FOUND"), std::string::npos);
-}
-
-// Runs the ofn CLI against this server; returns (exit code, stdout+stderr).
-std::pair<int, std::string> RunOfn(const std::string& data_dir, std::vector<std::string> args, const TempDir& dir) {
-  static int n = 0;
-  ProcessOptions o;
-  o.argv = {OFN_BIN, "--data-dir", data_dir};
-  for (auto& a : args) o.argv.push_back(a);
-  o.output_file = dir.Sub("cli-" + std::to_string(++n) + ".log");
-  auto p = Process::Start(o);
-  EXPECT_TRUE(p.ok());
-  auto st = (*p)->Wait(After(20s));
-  EXPECT_TRUE(st.has_value());
-  return {st && st->exited ? st->code : -1, (*p)->Output()};
 }
 
 TEST_F(Platform, CliVerbsWorkAgainstTheRealServer) {

@@ -70,9 +70,10 @@ class ServerTest : public ::testing::Test {
   Result<RawResponse> Call(const std::string& path) { return RoundTrip(gateway_port_, Get(path), After(std::chrono::seconds(10))); }
 
   // Waits until the function's status satisfies pred.
-  nlohmann::json WaitForStatus(const std::string& name, const std::function<bool(const nlohmann::json&)>& pred) {
+  nlohmann::json WaitForStatus(const std::string& name, const std::function<bool(const nlohmann::json&)>& pred,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
     nlohmann::json last;
-    for (auto d = After(std::chrono::seconds(20)); std::chrono::steady_clock::now() < d;) {
+    for (auto d = After(timeout); std::chrono::steady_clock::now() < d;) {
       auto r = Api("GET", "/v1/objects/function/default/" + name);
       if (r.ok() && r->status == 200) {
         last = nlohmann::json::parse(r->body);
@@ -86,6 +87,23 @@ class ServerTest : public ::testing::Test {
     }
     ADD_FAILURE() << "status never matched; last: " << last.dump();
     return last;
+  }
+
+  // Runs the ofn CLI against this server; returns (exit code, stdout+stderr).
+  static std::pair<int, std::string> RunOfn(const std::string& data_dir, std::vector<std::string> args,
+                                            const TempDir& dir,
+                                            std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    static int n = 0;
+    ProcessOptions o;
+    o.argv = {OFN_BIN, "--data-dir", data_dir};
+    for (auto& a : args) o.argv.push_back(a);
+    o.output_file = dir.Sub("cli-" + std::to_string(++n) + ".log");
+    auto p = Process::Start(o);
+    EXPECT_TRUE(p.ok());
+    if (!p.ok()) return {-1, p.status().ToString()};
+    auto st = (*p)->Wait(After(timeout));
+    EXPECT_TRUE(st.has_value());
+    return {st && st->exited ? st->code : -1, (*p)->Output()};
   }
 
   std::vector<std::string> extra_args_;  // more `ofn server` flags, set before SetUp
