@@ -58,6 +58,13 @@ for p in "${wanted[@]}"; do
   [[ $status == "install ok installed" ]] || missing+=("$p")
 done
 
+# Debian's nodejs comes without npm (NodeSource's includes it): the node
+# build strategy needs npm either way.
+if [[ -n ${seen[nodejs]:-} ]] && ! command -v npm >/dev/null 2>&1; then
+  status=$(dpkg-query -W -f='${Status}' nodejs 2>/dev/null || true)
+  [[ $status == "install ok installed" && $(dpkg-query -W -f='${Version}' nodejs) == *nodesource* ]] || missing+=(npm)
+fi
+
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "bootstrap: all packages present (${groups[*]})"
   exit 0

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -69,6 +70,11 @@ struct InstanceSpec {
   // Restart the process whenever it ends without Stop() (any exit code).
   bool restart = true;
   RestartOptions restart_options;
+  // Mounts the process must not see (spawn.h): an OCI runtime on hybrid cgroups.
+  std::vector<std::string> private_unmounts;
+  // Runs on the runtime's thread after each end of the process, before any
+  // restart: what the process leaves behind when killed (a container).
+  std::function<void()> after_exit;
 };
 
 }  // namespace ofn::runtime

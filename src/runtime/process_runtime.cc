@@ -407,6 +407,7 @@ Status ProcessRuntime::Impl::SpawnProcess(Instance& inst) {
   if (inherited) req.env.emplace_back("LISTEN_FDS=1");
   req.working_dir = inst.spec.working_dir;
   req.listen_fd = listen_fd;
+  req.private_unmounts = inst.spec.private_unmounts;
   if (inst.plan.memory == LimitMechanism::kRlimit) req.rlimit_as = inst.spec.resources.memory_bytes;
 
   int pipefd[2] = {-1, -1};
@@ -624,6 +625,7 @@ void ProcessRuntime::Impl::OnExit(Instance& inst) {
   else if (!inst.cgroup_dir.empty() && CgroupOomKilled(inst.cgroup_dir)) how += ", out of memory";
   s.limits.cgroup.clear();
   RemoveCgroupOf(inst);
+  if (inst.spec.after_exit) inst.spec.after_exit();
 
   if (inst.stop_requested || !inst.spec.restart) {
     s.phase = Phase::kExited;

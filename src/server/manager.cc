@@ -23,6 +23,8 @@ using Json = nlohmann::json;
 
 constexpr char kConcurrencyAnnotation[] = "ofn.io/container-concurrency";
 constexpr char kReadinessAnnotation[] = "ofn.io/readiness";
+// "isolated" or "host": the network of a function served as containers.
+constexpr char kNetworkAnnotation[] = "ofn.io/network";
 // Dapr's own annotation for calls in flight per app instance; 1 also keeps
 // each input's events in the broker's order.
 constexpr char kMaxConcurrencyAnnotation[] = "dapr.io/app-max-concurrency";
@@ -111,6 +113,22 @@ bool ResolveLocalImage(api::Function& fn, const std::vector<std::string>& dirs) 
   return false;
 }
 
+// A container's network (container_launcher.h): ofn.io/network, else its own
+// namespace when nothing but the gateway needs to reach it or be reached
+// from it (readiness "socket", no Dapr components or inputs), else the
+// server's.
+Network NetworkOf(const api::Function& f) {
+  if (auto a = f.annotations.find(kNetworkAnnotation); a != f.annotations.end()) {
+    return a->second == "isolated" ? Network::kIsolated : Network::kHost;
+  }
+  auto r = f.annotations.find(kReadinessAnnotation);
+  bool socket = r != f.annotations.end() && r->second == "socket";
+  const auto& sv = *f.serving;
+  bool dapr = !sv.bindings.empty() || !sv.pubsub.empty() || !sv.states.empty() || !sv.dapr_triggers.empty() ||
+              !sv.outputs.empty();
+  return socket && !dapr ? Network::kIsolated : Network::kHost;
+}
+
 // Cold-start histogram buckets, in seconds.
 constexpr double kColdBuckets[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
@@ -146,6 +164,7 @@ struct FunctionManager::Fn {
   std::vector<int64_t> cold_buckets = std::vector<int64_t>(std::size(kColdBuckets), 0);
   bool status_dirty = true;
   int instance_seq = 0;
+  std::optional<container::Rootfs> rootfs;  // served from its image, as containers
 
   int Ready() const {
     int n = 0;
@@ -179,6 +198,15 @@ FunctionManager::FunctionManager(ManagerOptions options, store::Store* store, ru
       builds_ = std::move(*builds);
     } else {
       log::Error("no image store: functions with spec.build will not be built", {{"error", builds.status().message()}});
+    }
+    if (options_.container_runtime == "none") {
+      containers_problem_ = "the server runs without containers (--container-runtime none)";
+    } else if (auto c = ContainerLauncher::Create(options_.data_dir, options_.container_runtime); c.ok()) {
+      containers_ = std::move(*c);
+      log::Info("containers run with " + containers_->oci_runtime().name, {{"path", containers_->oci_runtime().path}});
+    } else {
+      containers_problem_ = "no OCI runtime: " + c.status().message() + " (install crun or runc)";
+      log::Warn("functions served from images cannot run", {{"error", containers_problem_}});
     }
   }
 }
@@ -342,9 +370,9 @@ gateway::RouteSpec FunctionManager::RouteFor(const Fn& fn) const {
   return r;
 }
 
-void FunctionManager::Reconcile(const store::Object& obj) {
+void FunctionManager::Reconcile(const store::Object& obj, bool force) {
   std::string key = obj.ns + "/" + obj.name;
-  {
+  if (!force) {
     std::lock_guard lk(mu_);
     auto it = fns_.find(key);
     if (it != fns_.end() && it->second->generation == obj.generation) return;  // status-only change
@@ -373,17 +401,13 @@ void FunctionManager::Reconcile(const store::Object& obj) {
     if (ResolveLocalImage(fn->spec, options_.local_images)) fn->build_state = "Skipped";
     const auto& serving = fn->spec.serving;
     bool has_command = serving && serving->container && !serving->container->command.empty();
+    if (serving && !has_command) ServeFromImage(*fn);
     if (!serving) {
       fn->state = "Skipped";
       fn->reason = "BuildOnly";
       fn->message = "the function has no serving section";
-    } else if (!has_command) {
-      fn->state = "Skipped";
-      fn->reason = "ContainerRuntimeNotAvailable";
-      fn->message = fn->spec.build.is_null()
-                        ? "running container images is not available yet: give serving.template.containers[function].command"
-                        : "the image is built (see status.build), but running images is not available yet: give "
-                          "serving.template.containers[function].command to serve it meanwhile";
+    } else if (!has_command && !fn->rootfs) {
+      // ServeFromImage said why.
     } else if (!serving->dapr_triggers.empty() && !serving->http) {
       fn->async = true;
       fn->runnable = true;
@@ -444,9 +468,14 @@ void FunctionManager::Reconcile(const store::Object& obj) {
     auto it = fns_.find(key);
     if (build) {
       const Fn* previous = it != fns_.end() ? it->second.get() : nullptr;
-      // The same build as the running one or the last good one: keep it.
+      // The same build as the running one or the last good one: keep it. A
+      // reconcile of the same generation (after its build ended) keeps
+      // whatever it was, a failure too: only a change or `ofn build` rebuilds.
       if (previous && previous->spec.build == fn->spec.build && previous->spec.image == fn->spec.image &&
-          (previous->build_state == "Building" || previous->build_state == "Succeeded")) {
+          (previous->build_state == "Building" || previous->build_state == "Succeeded" ||
+           previous->generation == fn->generation)) {
+        fn->build_reason = previous->build_reason;
+        fn->build_message = previous->build_message;
         fn->build_state = previous->build_state;
         fn->build_generation = previous->build_generation;
         fn->build = previous->build;
@@ -592,6 +621,40 @@ void FunctionManager::ReconcileComponent(const store::Object& obj, bool deleted)
   }
 }
 
+void FunctionManager::ServeFromImage(Fn& fn) {
+  bool built = false;  // this spec's image is in the store
+  std::string build_state;
+  if (builds_) {
+    std::lock_guard lk(mu_);
+    auto prev = fns_.find(fn.key);
+    bool same = prev != fns_.end() && prev->second->spec.build == fn.spec.build && prev->second->spec.image == fn.spec.image;
+    build_state = same ? prev->second->build_state : "Created";
+    built = fn.spec.build.is_null() ? builds_->layout().Resolve(fn.spec.image).ok() : build_state == "Succeeded";
+  }
+  if (!built && !fn.spec.build.is_null() && build_state != "Failed") {
+    fn.state = "Pending";
+    fn.reason = "WaitingForBuild";
+    fn.message = "served once its image is built (see status.build)";
+  } else if (!built) {
+    fn.state = "Skipped";
+    fn.reason = fn.spec.build.is_null() ? "ImageNotFound" : "BuildFailed";
+    fn.message = fn.spec.build.is_null()
+                     ? "image " + fn.spec.image + " is not in Ofn's image store: build it (spec.build) or give "
+                       "serving.template.containers[function].command"
+                     : "its image could not be built (see status.build)";
+  } else if (!containers_) {
+    fn.state = "Skipped";
+    fn.reason = "NoContainerRuntime";
+    fn.message = containers_problem_;
+  } else if (auto rootfs = containers_->Prepare(builds_->layout(), fn.spec.image); !rootfs.ok()) {
+    fn.state = "Failed";
+    fn.reason = "ImageUnpackFailed";
+    fn.message = rootfs.status().message();
+  } else {
+    fn.rootfs = std::move(*rootfs);
+  }
+}
+
 void FunctionManager::StartBuild(const std::string& key, const store::Object& obj) {
   api::Function spec;
   {
@@ -629,14 +692,26 @@ void FunctionManager::StartBuild(const std::string& key, const store::Object& ob
   if (!kept.state.empty()) {
     fn.build_state = kept.state;
     fn.build = kept;
+    ServingFollowsBuild(fn);
   } else if (started.ok()) {
     fn.build_state = "Building";
   } else {
     fn.build_state = "Failed";
     fn.build_reason = started.code() == StatusCode::kInvalidArgument ? "InvalidBuild" : "BuildFailed";
     fn.build_message = started.message();
+    ServingFollowsBuild(fn);
   }
   fn.status_dirty = true;
+}
+
+void FunctionManager::ServingFollowsBuild(Fn& fn) {
+  bool from_image = fn.spec.serving && (!fn.spec.serving->container || fn.spec.serving->container->command.empty());
+  if (!from_image || fn.rootfs) return;
+  // Jobs run outside mu_ (held here): Reconcile takes it.
+  jobs_.push_back([this, ns = fn.ns, name = fn.name] {
+    if (auto obj = store_->Get("Function", ns, name); obj.ok()) Reconcile(*obj, true);
+  });
+  cv_.notify_all();
 }
 
 void FunctionManager::OnBuildDone(const std::string& key, int64_t generation, const BuildOutcome& outcome) {
@@ -651,6 +726,7 @@ void FunctionManager::OnBuildDone(const std::string& key, int64_t generation, co
     fn.build_message = outcome.message;
     fn.build = outcome;
     fn.status_dirty = true;
+    ServingFollowsBuild(fn);
   });
 }
 
@@ -827,11 +903,14 @@ void FunctionManager::Scale(Fn& fn_ref, Clock::time_point now, bool urgent) {
 void FunctionManager::StartInstance(Fn& fn_ref) {
   runtime::InstanceSpec spec;
   std::string key;
+  std::optional<container::Rootfs> rootfs;
+  Network network = Network::kHost;
   {
     std::lock_guard lk(mu_);
     const api::Function& f = fn_ref.spec;
     key = fn_ref.key;
-    const api::FunctionContainer& c = *f.serving->container;
+    static const api::FunctionContainer kNone;
+    const api::FunctionContainer& c = f.serving->container ? *f.serving->container : kNone;
     spec.name = key;
     spec.argv = c.command;
     spec.argv.insert(spec.argv.end(), c.args.begin(), c.args.end());
@@ -857,8 +936,13 @@ void FunctionManager::StartInstance(Fn& fn_ref) {
     } else {
       spec.readiness.kind = runtime::Readiness::Kind::kTcp;
     }
+    rootfs = fn_ref.rootfs;
+    network = NetworkOf(f);
   }
-  auto id = runtime_->Start(spec);
+  Result<runtime::InstanceId> id = Status::Internal("not started");
+  Status configured = rootfs ? containers_->Configure(*rootfs, spec.argv, network, &spec) : Status::Ok();
+  if (configured.ok()) id = runtime_->Start(spec);
+  else id = configured;
   // Callbacks that came before we knew the id were dropped: read the state
   // (outside mu_: the runtime's thread may be waiting for it in a callback).
   runtime::InstanceState first;

@@ -30,6 +30,7 @@
 #include "gateway/gateway.h"
 #include "runtime/process_runtime.h"
 #include "server/build_controller.h"
+#include "server/container_launcher.h"
 #include "server/instance_env.h"
 #include "store/store.h"
 
@@ -47,6 +48,9 @@ struct ManagerOptions {
   std::vector<std::string> local_images;
   // Where Ofn's SDK is installed, for C++ builds (empty: they fail saying so).
   std::string sdk_prefix;
+  // The OCI runtime for functions served from images: "crun", "runc", ""
+  // (crun where it runs, else runc), or "none".
+  std::string container_runtime;
 };
 
 struct LogRead {
@@ -90,7 +94,8 @@ class FunctionManager : public gateway::GatewayListener {
  private:
   void Worker();
   void Enqueue(std::function<void()> job);
-  void Reconcile(const store::Object& obj);
+  // `force`: also when the generation is the one being served (a build ended).
+  void Reconcile(const store::Object& obj, bool force = false);
   void ReconcileGateway(const store::Object* obj);
   void ReconcileComponent(const store::Object& obj, bool deleted);
   void Forget(const std::string& key);
@@ -101,9 +106,15 @@ class FunctionManager : public gateway::GatewayListener {
   // Gives the function's components to the host; sets fn's api token and problems.
   void ApplyComponents(Fn& fn);
   void WriteStatus(Fn& fn);
+  // Sets fn.rootfs when fn (without a command) can be served from its image,
+  // else its serving state and why.
+  void ServeFromImage(Fn& fn);
   // Starts the build of the function stored as `obj` (or, after a restart,
   // takes the image its status says this generation already built).
   void StartBuild(const std::string& key, const store::Object& obj);
+  // Under mu_: a function served from its image is reconciled again once
+  // its build has ended (it may now run, or say why not).
+  void ServingFollowsBuild(Fn& fn);
   void OnBuildDone(const std::string& key, int64_t generation, const BuildOutcome& outcome);
   gateway::RouteSpec RouteFor(const Fn& fn) const;
 
@@ -113,6 +124,8 @@ class FunctionManager : public gateway::GatewayListener {
   gateway::Gateway* gateway_;
   components::ComponentHost* host_;
   std::unique_ptr<BuildController> builds_;  // null when the image store cannot be opened
+  std::unique_ptr<ContainerLauncher> containers_;  // null: no OCI runtime (why: containers_problem_)
+  std::string containers_problem_;
   uint64_t subscription_ = 0;
 
   std::mutex mu_;  // everything below

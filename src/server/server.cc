@@ -48,6 +48,10 @@ const std::vector<flags::FlagSpec> kFlags = {
     {"sdk-prefix", 0, flags::FlagType::kValue, "DIR",
      "where Ofn's SDK is installed (cmake --install), for building C++ functions; default: beside this program "
      "(its ../sdk, or .. when that holds lib/cmake/ofn)"},
+    {"container-runtime", 0, flags::FlagType::kValue, "NAME",
+     "the OCI runtime for functions served from their images: crun, runc, auto (crun where it runs, else runc) "
+     "or none",
+     "auto"},
     {"log-format", 0, flags::FlagType::kValue, "F", "text or json (OFN_LOG_FORMAT)", "text"},
     {"log-level", 0, flags::FlagType::kValue, "L", "debug, info, warn or error", "info"},
     {"help", 'h', flags::FlagType::kBool, "", "this text"},
@@ -241,6 +245,12 @@ int ServerMain(int argc, char** argv) {
     std::string dir = dirs.substr(0, colon);
     if (!dir.empty()) mo.local_images.push_back(std::filesystem::absolute(dir).string());
     dirs = colon == std::string::npos ? "" : dirs.substr(colon + 1);
+  }
+  mo.container_runtime = parsed->Get("container-runtime", "auto");
+  if (mo.container_runtime == "auto") mo.container_runtime.clear();
+  if (!mo.container_runtime.empty() && mo.container_runtime != "crun" && mo.container_runtime != "runc" &&
+      mo.container_runtime != "none") {
+    return Fail("--container-runtime: \"" + mo.container_runtime + "\" is not crun, runc, auto or none");
   }
   mo.sdk_prefix = parsed->Get("sdk-prefix", SdkBesideProgram());
   if (!mo.sdk_prefix.empty()) mo.sdk_prefix = std::filesystem::absolute(mo.sdk_prefix).string();

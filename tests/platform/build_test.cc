@@ -104,6 +104,56 @@ TEST_F(Build, ACppFunctionIsBuiltWithItsLogRebuiltFromTheCacheAndKeptOverARestar
   EXPECT_EQ(BuildLog("hello")->body, cached_log);
 }
 
+// The pid of the process the OCI runtime started for a container whose
+// bundle is under `dir`, or 0.
+int ContainerInit(const std::string& dir) {
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = ReadFile("/proc/" + pid + "/cmdline").value_or("");
+    if (cmdline.rfind("crun", 0) != 0 && cmdline.find("/crun") == std::string::npos &&
+        cmdline.find("runc") == std::string::npos) {
+      continue;
+    }
+    if (cmdline.find(dir) == std::string::npos) continue;
+    std::string children = ReadFile("/proc/" + pid + "/task/" + pid + "/children").value_or("");
+    if (!children.empty()) return std::atoi(children.c_str());
+  }
+  return 0;
+}
+
+TEST_F(Build, ABuiltFunctionIsServedFromZeroAsAnIsolatedContainer) {
+  std::string m = BuildManifest("boxed", HelloSource("src"));
+  m.insert(m.find("spec:"), "  annotations:\n    ofn.io/readiness: socket\n");
+  ASSERT_EQ(Apply(m)->status, 200);
+  Json obj = WaitForBuild("boxed");
+  ASSERT_EQ(obj["status"]["build"]["state"], "Succeeded") << obj.dump(2);
+  obj = WaitForStatus("boxed", [](const Json& s) { return s["serving"]["state"] == "Running"; });
+
+  auto r = Call("/default/boxed/");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200) << r->Describe() << server_->Output();
+  EXPECT_EQ(r->body, "Hello, World!\n");
+
+  // It runs in a container: the image's user, its own network namespace.
+  int pid = ContainerInit(dir_.Sub("data/containers"));
+  ASSERT_GT(pid, 0) << "no container process under " << dir_.Sub("data/containers");
+  std::string status = ReadFile("/proc/" + std::to_string(pid) + "/status").value_or("");
+  EXPECT_NE(status.find("\nUid:\t65532\t"), std::string::npos) << status;
+  EXPECT_NE(status.find("\nNoNewPrivs:\t1"), std::string::npos) << status;
+  std::error_code ec;
+  EXPECT_NE(fs::read_symlink("/proc/" + std::to_string(pid) + "/ns/net", ec), fs::read_symlink("/proc/self/ns/net"));
+
+  // Deleted: the container goes with it.
+  ASSERT_EQ(Api("DELETE", "/v1/objects/function/default/boxed")->status, 200);
+  bool gone = false;
+  for (auto d = After(10s); !gone && std::chrono::steady_clock::now() < d;) {
+    gone = ContainerInit(dir_.Sub("data/containers")) == 0 && !fs::exists("/proc/" + std::to_string(pid));
+    if (!gone) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(gone) << "container process " << pid << " still runs";
+}
+
 TEST_F(Build, BadBuildsFailWithTheReasonInStatusAndLogAndTheServerKeepsServing) {
   ASSERT_EQ(Apply("apiVersion: core.openfunction.io/v1beta2\nkind: Function\nmetadata:\n  name: up\nspec:\n"
                   "  version: v1.0.0\n  image: local/up:v1\n  serving:\n    triggers:\n      http:\n        port: 8080\n"
