@@ -12,6 +12,8 @@ OFN="$BUILD/bin/ofn"
 # server looks them up in its PATH, as a container runtime would in an image.
 EXAMPLES=$(find "$(realpath "$BUILD/examples")" -maxdepth 1 -mindepth 1 -type d | tr '\n' ':')
 export OFN_DATA_DIR=$DATA
+# C++ functions build against Ofn's SDK: the server finds it beside its binary.
+cmake --install "$BUILD" --prefix "$BUILD/sdk" >/dev/null
 # Images of the async examples stand for the programs in examples/async.
 PATH="$EXAMPLES$PATH" "$OFN" server --data-dir "$DATA" --gateway "127.0.0.1:$PORT" \
   --local-images "$(realpath "$BUILD/examples/async")" &
@@ -20,11 +22,17 @@ trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT INT TERM
 for _ in $(seq 100); do [[ -S $DATA/ofn.sock ]] && break; sleep 0.05; done
 "$OFN" apply -f examples/manifests
 
+# The hello example again, built from source into an image and served from it
+# as containers.
+sed "s|/path/to/ofn|$(pwd)|" examples/build/hello-from-source.yaml >"$DATA/hello-from-source.yaml"
+"$OFN" build -f "$DATA/hello-from-source.yaml" || echo "(the build failed: see above)"
+
 cat <<MSG
 
 ==> ofn server is running (data in $DATA, gateway on 127.0.0.1:$PORT). Try:
 
     curl http://127.0.0.1:$PORT/default/hello/
+    curl http://127.0.0.1:$PORT/default/hello-from-source/  # built above, served as a container
     curl http://127.0.0.1:$PORT/default/multi/hello/Ann
     curl -X POST http://127.0.0.1:$PORT/default/multi/sum -d '{"numbers":[1,2,3]}'
     curl http://127.0.0.1:$PORT/default/greeter/ -H 'ce-specversion: 1.0' -H 'ce-id: 1' \\
@@ -35,6 +43,8 @@ cat <<MSG
 
     OFN_DATA_DIR=$DATA $OFN get functions        # status, URLs
     OFN_DATA_DIR=$DATA $OFN logs hello           # an instance's log
+    OFN_DATA_DIR=$DATA $OFN logs hello-from-source --build   # its build's log
+    OFN_DATA_DIR=$DATA $OFN build hello-from-source         # again: unchanged source is a cache hit
 
 Functions start on their first request and stop when idle. Ctrl-C stops the server.
 MSG
