@@ -28,6 +28,7 @@ const std::vector<std::string>& FunctionFields() {
   static const std::vector<std::string> fields = WithMetadata({
       "spec.version",
       "spec.image",
+      "spec.imageCredentials",
       "spec.build",
       "spec.serving.triggers.http.port",
       "spec.serving.triggers.http.route.hostnames",

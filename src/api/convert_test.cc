@@ -139,9 +139,7 @@ TEST(Convert, LoadsAsATypedV1beta2Function) {
   EXPECT_EQ(r.function->serving->hooks->policy, "Override");
   // Notes name v1beta2 paths at the v1beta1 lines.
   std::vector<std::string> ignored = Strings(r.ignored);
-  EXPECT_NE(std::find(ignored.begin(), ignored.end(), "v1.yaml:18: spec.imageCredentials: kept, not acted on yet"),
-            ignored.end())
-      << testing::PrintToString(ignored);
+  EXPECT_EQ(r.function->image_credentials, "push-secret");
   EXPECT_NE(std::find(ignored.begin(), ignored.end(), "v1.yaml:10: spec.serving.tracing: kept, not acted on yet"),
             ignored.end())
       << testing::PrintToString(ignored);

@@ -352,6 +352,9 @@ Function DecodeFunction(const Document& doc, std::vector<Diagnostic>* errors) {
   r.String(R::Member(spec, "image"), at.Child("image"), &fn.image);
   if (fn.image.empty()) r.Error(at.Child("image"), "must be specified");
   r.String(R::Member(spec, "workloadRuntime"), at.Child("workloadRuntime"), &fn.workload_runtime);
+  if (const json* creds = R::Member(spec, "imageCredentials"); creds && r.Object(creds, at.Child("imageCredentials"))) {
+    r.String(R::Member(creds, "name"), at.Child("imageCredentials").Child("name"), &fn.image_credentials);
+  }
   if (const json* build = R::Member(spec, "build")) {
     fn.build = *build;
     DecodeBuild(r, build, at.Child("build"));

@@ -141,6 +141,7 @@ struct Function {
   std::map<std::string, std::string> annotations;
   std::string version = "latest";
   std::string image;
+  std::string image_credentials;  // spec.imageCredentials.name: for pushing the built image
   nlohmann::json build;  // as written; null when the function is not built by Ofn
   std::string workload_runtime = "OCIContainer";
   std::optional<Serving> serving;  // absent for build-only functions

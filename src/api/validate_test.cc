@@ -178,7 +178,6 @@ status:
       (std::vector<std::string>{
           "hello.yaml:5: metadata.uid: kept, not acted on yet",
           "hello.yaml:6: metadata.surprise: unknown field, ignored (not in the schema; Kubernetes would prune it)",
-          "hello.yaml:9: spec.imageCredentials: kept, not acted on yet",
           "hello.yaml:11: spec.typo: unknown field, ignored (not in the schema; Kubernetes would prune it)",
           "hello.yaml:13: spec.serving.runtime: unknown field, ignored (not in the schema; Kubernetes would "
           "prune it)",

@@ -27,8 +27,10 @@
 #include "build/image.h"
 #include "build/layer.h"
 #include "build/testing_tools.h"
+#include "support/brokers.h"
 #include "common/encoding.h"
 #include "net/http_client.h"
+#include "support/brokers.h"
 #include "support/process.h"
 #include "support/scripted_http_server.h"
 
@@ -130,65 +132,23 @@ class Registry {
  public:
   // htpasswd_user empty: no auth.
   explicit Registry(const std::string& htpasswd_user = "") {
-    port_ = ofn::testing::FreePort();
-    std::string config = "version: 0.1\n"
-                         "log:\n  level: error\n  accesslog:\n    disabled: true\n"
-                         "storage:\n  filesystem:\n    rootdirectory: " + dir_.Sub("data") + "\n"
-                         "http:\n  addr: 127.0.0.1:" + std::to_string(port_) + "\n";
-    if (!htpasswd_user.empty()) {
-      auto h = RunTool({"htpasswd", "-Bbn", htpasswd_user, kPassword});
-      if (!h.ok()) {
-        error_ = h.Describe();
-        return;
-      }
-      (void)ofn::testing::WriteFile(dir_.Sub("htpasswd"), h.out);
-      config += "auth:\n  htpasswd:\n    realm: ofn-test\n    path: " + dir_.Sub("htpasswd") + "\n";
-    }
-    (void)ofn::testing::WriteFile(dir_.Sub("config.yml"), config);
-    ofn::testing::ProcessOptions o;
-    o.argv = {testing::FindTool("docker-registry"), "serve", dir_.Sub("config.yml")};
-    o.output_file = dir_.Sub("registry.log");
-    auto p = ofn::testing::Process::Start(o);
-    if (!p.ok()) {
-      error_ = p.status().ToString();
-      return;
-    }
-    proc_ = std::move(p).value();
-    // Ready when GET /v2/ answers (200, or 401 with auth), within a deadline.
-    const auto deadline = ofn::testing::After(std::chrono::seconds(10));
-    if (Status s = proc_->WaitForPort(port_, deadline); !s.ok()) {
-      error_ = s.ToString() + "\n" + proc_->Output();
-      return;
-    }
-    net::HttpClient http;
-    while (ofn::testing::Clock::now() < deadline) {
-      net::ClientRequest req;
-      req.method = "GET";
-      req.url = "http://127.0.0.1:" + std::to_string(port_) + "/v2/";
-      req.timeout = std::chrono::seconds(2);
-      auto r = http.Do(req);
-      if (r.ok() && (r->status == 200 || r->status == 401)) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    error_ = "docker-registry did not answer GET /v2/ within 10 s\n" + proc_->Output();
-  }
-  ~Registry() {
-    if (proc_) {
-      proc_->Signal(SIGTERM);
-      if (!proc_->Wait(ofn::testing::After(std::chrono::seconds(5)))) proc_->Signal(SIGKILL);
+    auto b = ofn::testing::StartRegistry(dir_.path(), htpasswd_user, htpasswd_user.empty() ? "" : kPassword);
+    if (b.ok()) {
+      broker_ = std::move(*b);
+    } else {
+      error_ = b.status().ToString();
     }
   }
 
   // "" when running, else why not.
   const std::string& error() const { return error_; }
-  int port() const { return port_; }
-  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
-  std::string log() const { return proc_ ? proc_->Output() : ""; }
+  int port() const { return broker_.port; }
+  std::string host() const { return broker_.address; }
+  std::string log() const { return broker_.process ? broker_.process->Output() : ""; }
 
  private:
   TempDir dir_{"ofn-registry"};
-  int port_ = 0;
-  std::unique_ptr<ofn::testing::Process> proc_;
+  ofn::testing::Broker broker_;
   std::string error_;
 };
 

@@ -7,8 +7,12 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
+#include "build/registry_client.h"
 #include "build/strategy.h"
+#include "common/encoding.h"
 #include "common/duration.h"
 #include "common/log.h"
 
@@ -59,6 +63,59 @@ std::string KeyPath(const std::string& key) {
     if (out.find(bad) != std::string::npos) return "_invalid_";
   }
   return out;
+}
+
+// A reference whose first part names a registry host (Docker's rule: it has
+// a '.' or ':', or is localhost): the built image is pushed there.
+bool NamesARegistry(const std::string& image) {
+  size_t slash = image.find('/');
+  if (slash == std::string::npos) return false;
+  std::string host = image.substr(0, slash);
+  return host == "localhost" || host.find_first_of(".:") != std::string::npos;
+}
+
+// The credentials for `registry` in a Docker config file (what `docker login`
+// and `skopeo login` write): {"auths": {"HOST": {"auth": base64("user:pass")}}}
+// or {"username", "password"} in place of "auth".
+Result<build::Credentials> CredentialsFor(const std::string& path, const std::string& name,
+                                          const std::string& registry) {
+  std::ifstream in(path);
+  if (!in) {
+    return Status::NotFound("imageCredentials " + name + ": no " + path +
+                            " (a Docker config.json with \"auths\" for " + registry + ")");
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  Json config = Json::parse(text.str(), nullptr, false);
+  const Json* entry = nullptr;
+  if (config.is_object() && config.contains("auths") && config["auths"].is_object()) {
+    for (const auto& [host, value] : config["auths"].items()) {
+      std::string h = host;
+      for (const char* scheme : {"http://", "https://"}) {
+        if (h.rfind(scheme, 0) == 0) h = h.substr(std::strlen(scheme));
+      }
+      if (h == registry || h == registry + "/") entry = &value;
+    }
+  }
+  if (!config.is_object()) return Status::InvalidArgument("imageCredentials " + name + ": " + path + " is not JSON");
+  if (!entry || !entry->is_object()) {
+    return Status::NotFound("imageCredentials " + name + ": " + path + " has no auths entry for " + registry);
+  }
+  build::Credentials c;
+  if (entry->contains("auth") && (*entry)["auth"].is_string()) {
+    auto decoded = enc::Base64Decode((*entry)["auth"].get<std::string>());
+    size_t colon = decoded ? decoded->find(':') : std::string::npos;
+    if (colon == std::string::npos) {
+      return Status::InvalidArgument("imageCredentials " + name + ": the auth of " + registry +
+                                     " is not base64 of user:password");
+    }
+    c.username = decoded->substr(0, colon);
+    c.password = decoded->substr(colon + 1);
+  } else {
+    c.username = entry->value("username", "");
+    c.password = entry->value("password", "");
+  }
+  return c;
 }
 
 }  // namespace
@@ -118,6 +175,7 @@ struct BuildController::Job {
   std::string key;
   int64_t generation = 0;
   build::BuildRequest request;
+  std::string image_credentials;  // spec.imageCredentials.name
   build::CancelToken cancel;
   bool running = false;
   bool ended = false;
@@ -167,6 +225,7 @@ Status BuildController::Start(const std::string& key, int64_t generation, const 
   job->key = key;
   job->generation = generation;
   job->request = std::move(*request);
+  job->image_credentials = fn.image_credentials;
   {
     std::lock_guard lk(mu_);
     if (stopping_) return Status::Unavailable("the server is stopping");
@@ -228,6 +287,10 @@ void BuildController::Run(Job& job) {
     r.log_path = log_path;
     log::Info("build started", {{"function", job.key}, {"image", r.image}});
     auto result = build::Build(r, job.cancel);
+    if (result.ok() && NamesARegistry(r.image)) {
+      Status pushed = Push(job);
+      if (!pushed.ok()) result = Status(pushed.code(), "push: " + pushed.message());
+    }
     if (result.ok()) {
       out.state = "Succeeded";
       out.digest = result->manifest.digest.str();
@@ -239,7 +302,7 @@ void BuildController::Run(Job& job) {
                                     {"cached", out.cached ? "true" : "false"}});
     } else {
       out.state = "Failed";
-      out.reason = Reason(result.status().code());
+      out.reason = result.status().message().rfind("push: ", 0) == 0 ? "PushFailed" : Reason(result.status().code());
       out.message = result.status().message();
       log::Warn("build failed", {{"function", job.key}, {"reason", out.reason}, {"error", out.message}});
     }
@@ -251,6 +314,36 @@ void BuildController::Run(Job& job) {
     if (superseded && out.reason == "Cancelled") return;  // a newer build reports instead
   }
   if (done_) done_(job.key, job.generation, out);
+}
+
+Status BuildController::Push(const Job& job) {
+  auto log = build::BuildLog::Open(LogPath(job.key));
+  if (!log.ok()) return log.status();
+  auto ref = build::ParseReference(job.request.image);
+  if (!ref.ok()) return ref.status();
+  build::Credentials creds;
+  if (!job.image_credentials.empty()) {
+    auto c = CredentialsFor(options_.data_dir + "/credentials/" + job.image_credentials + ".json",
+                            job.image_credentials, ref->registry);
+    if (!c.ok()) {
+      (*log)->Line("failed: push: " + c.status().message());
+      return c.status();
+    }
+    creds = std::move(*c);
+  }
+  (*log)->Line("pushing to " + ref->ToString());
+  build::PushOptions options;
+  build::BuildLog* lines = log->get();
+  options.log = [lines](std::string_view line) { lines->Line(line); };
+  auto pushed = build::Push(*layout_, job.request.image, *ref, creds, options);
+  if (!pushed.ok()) {
+    (*log)->Line("failed: push: " + pushed.status().message());
+    return pushed.status();
+  }
+  (*log)->Line("pushed " + ref->ToString() + "@" + pushed->manifest_digest.str() + " (" +
+               std::to_string(pushed->blobs_uploaded) + " blobs uploaded, " + std::to_string(pushed->blobs_skipped) +
+               " already there)");
+  return Status::Ok();
 }
 
 Result<BuildLogRead> BuildController::ReadLog(const std::string& key, uint64_t offset, std::chrono::milliseconds wait) {

@@ -9,6 +9,12 @@
 // already have (a newer generation supersedes it). When a build ends, `done`
 // is called on the worker thread with what the status should say.
 //
+// When spec.image names a registry (its first part has a '.' or ':', or is
+// localhost), the built image is pushed there (plain HTTP, registry_client.h)
+// with the credentials spec.imageCredentials names: a Docker config file
+// (what `docker login` writes) at DATA_DIR/credentials/NAME.json. A failed
+// push fails the build (reason PushFailed); the image stays in the store.
+//
 // Where things go under the data dir: images/ (the OCI layout every build
 // writes into: same inputs, same digest; unchanged source is a cache hit),
 // builds/NS/NAME.log (the log of the function's latest build; the previous
@@ -102,6 +108,9 @@ class BuildController {
   BuildController(BuildControllerOptions options, DoneFn done, std::unique_ptr<build::OciLayout> layout);
   void Worker();
   void Run(Job& job);
+  // Pushes the built image to the registry spec.image names, with the
+  // credentials of spec.imageCredentials (DATA_DIR/credentials/NAME.json).
+  Status Push(const Job& job);
 
   BuildControllerOptions options_;
   DoneFn done_;

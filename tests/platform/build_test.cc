@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "platform/server_fixture.h"
+#include "common/encoding.h"
+#include "support/brokers.h"
 #include "support/process.h"
 #include "support/raw_http.h"
 #include "support/sdk.h"
@@ -202,6 +204,46 @@ TEST_F(Build, BadBuildsFailWithTheReasonInStatusAndLogAndTheServerKeepsServing) 
   auto up = Call("/default/up/");
   ASSERT_TRUE(up.ok());
   EXPECT_EQ(up->status, 200) << "the server keeps serving";
+}
+
+TEST_F(Build, TheBuiltImageIsPushedToTheRegistryItNamesWithItsCredentials) {
+  auto registry = StartRegistry(dir_.Sub("registry"), "alice", "s3cret");
+  ASSERT_TRUE(registry.ok()) << registry.status().ToString();
+  fs::create_directories(dir_.Sub("data/credentials"));
+  auto docker_config = [&](const std::string& password) {
+    return "{\"auths\": {\"" + registry->address + "\": {\"auth\": \"" + enc::Base64Encode("alice:" + password) +
+           "\"}}}";
+  };
+  ASSERT_TRUE(WriteFile(dir_.Sub("data/credentials/reg.json"), docker_config("s3cret")).ok());
+  ASSERT_TRUE(WriteFile(dir_.Sub("data/credentials/wrong.json"), docker_config("guess")).ok());
+  std::string src = HelloSource("src");
+  for (const auto& [name, creds] : {std::pair{"pushed", "reg"}, std::pair{"refused", "wrong"}}) {
+    std::string m = BuildManifest(name, src);
+    m.replace(m.find("local/"), 6, registry->address + "/demo/");
+    m.insert(m.find("  build:"), std::string("  imageCredentials:\n    name: ") + creds + "\n");
+    ASSERT_EQ(Apply(m)->status, 200);
+  }
+
+  Json obj = WaitForBuild("pushed");
+  ASSERT_EQ(obj["status"]["build"]["state"], "Succeeded") << obj.dump(2);
+  std::string digest = obj["status"]["revision"]["imageDigest"];
+  // skopeo reads back what was pushed, with the same digest.
+  auto skopeo = Process::Start({.argv = {"/usr/bin/skopeo", "inspect", "--tls-verify=false", "--creds", "alice:s3cret",
+                                         "--format", "{{.Digest}}", "docker://" + registry->address + "/demo/pushed:v1"},
+                                .output_file = dir_.Sub("skopeo.txt")});
+  ASSERT_TRUE(skopeo.ok());
+  (*skopeo)->Wait(After(30s));
+  EXPECT_EQ(ReadFile(dir_.Sub("skopeo.txt")).value_or(""), digest + "\n");
+  EXPECT_NE(BuildLog("pushed")->body.find("[build] pushed " + registry->address + "/demo/pushed:v1@" + digest),
+            std::string::npos)
+      << BuildLog("pushed")->body;
+
+  obj = WaitForBuild("refused");
+  EXPECT_EQ(obj["status"]["build"]["state"], "Failed") << obj.dump(2);
+  EXPECT_EQ(obj["status"]["build"]["reason"], "PushFailed") << obj.dump(2);
+  std::string message = obj["status"]["build"].value("message", "");
+  EXPECT_NE(message.find("authentication failed for user alice"), std::string::npos) << message;
+  EXPECT_EQ(message.find("guess"), std::string::npos) << "the password never shows: " << message;
 }
 
 TEST_F(Build, ABuildIsCancelledOnRequest) {

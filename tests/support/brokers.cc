@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <thread>
+
+#include "support/raw_http.h"
 
 namespace ofn::testing {
 namespace {
@@ -72,6 +75,32 @@ Result<Broker> StartMosquitto(const std::string& dir, int port) {
                                        dir + "/\nuser root\n");
   if (!written.ok()) return written;
   return Launch(dir, port, {"mosquitto", "-c", conf}, "tcp://");
+}
+
+Result<Broker> StartRegistry(const std::string& dir, const std::string& user, const std::string& password, int port) {
+  if (port == 0) port = FreePort();
+  ::mkdir(dir.c_str(), 0755);
+  std::string config = "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
+                       "storage:\n  filesystem:\n    rootdirectory: " + dir + "/data\n"
+                       "http:\n  addr: 127.0.0.1:" + std::to_string(port) + "\n";
+  if (!user.empty()) {
+    auto h = Process::Start({.argv = {FindProgram("htpasswd"), "-Bbn", user, password},
+                             .output_file = dir + "/htpasswd"});
+    if (!h.ok()) return h.status();
+    auto st = (*h)->Wait(After(std::chrono::seconds(30)));
+    if (!st || !st->ok()) return Status::Internal("htpasswd failed: " + (*h)->Output());
+    config += "auth:\n  htpasswd:\n    realm: ofn-test\n    path: " + dir + "/htpasswd\n";
+  }
+  if (Status w = WriteFile(dir + "/config.yml", config); !w.ok()) return w;
+  auto b = Launch(dir, port, {"docker-registry", "serve", dir + "/config.yml"}, "http://");
+  if (!b.ok()) return b;
+  // The port opens a moment before the API answers.
+  for (auto d = After(std::chrono::seconds(10)); Clock::now() < d;) {
+    auto r = RoundTrip(port, Get("/v2/"), After(std::chrono::seconds(2)));
+    if (r.ok() && (r->status == 200 || r->status == 401)) return b;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return Status::Unavailable("docker-registry did not answer GET /v2/ within 10 s\n" + b->process->Output());
 }
 
 }  // namespace ofn::testing

@@ -1,5 +1,5 @@
-// Real brokers for integration tests: redis-server, nats-server -js and
-// mosquitto, each started in the foreground on 127.0.0.1 with its data in a
+// Real brokers for integration tests: redis-server, nats-server -js,
+// mosquitto and (for images) docker-registry, each started in the foreground on 127.0.0.1 with its data in a
 // directory the test owns, and killed with the Broker.
 //
 // Start again with the same `dir` and `port` to simulate a broker restart
@@ -33,5 +33,9 @@ Result<Broker> StartRedis(const std::string& dir, int port = 0);
 Result<Broker> StartNats(const std::string& dir, int port = 0);
 // Anonymous, persistent sessions saved in `dir` (on clean shutdown only, as mosquitto does).
 Result<Broker> StartMosquitto(const std::string& dir, int port = 0);
+// docker-registry (OCI distribution API, plain HTTP), storage in `dir`;
+// ready once GET /v2/ answers. With `user`, htpasswd auth for user/password.
+Result<Broker> StartRegistry(const std::string& dir, const std::string& user = "", const std::string& password = "",
+                             int port = 0);
 
 }  // namespace ofn::testing
