@@ -112,9 +112,9 @@ json SeccompProfile() {
 }  // namespace
 
 std::vector<std::string> ImageArgs(const std::vector<std::string>& entrypoint, const std::vector<std::string>& cmd,
-                                   const std::vector<std::string>& override_args) {
-  std::vector<std::string> out = entrypoint;
-  const auto& rest = override_args.empty() ? cmd : override_args;
+                                   const std::vector<std::string>& command, const std::vector<std::string>& args) {
+  std::vector<std::string> out = command.empty() ? entrypoint : command;
+  const auto& rest = !args.empty() || !command.empty() ? args : cmd;
   out.insert(out.end(), rest.begin(), rest.end());
   return out;
 }

@@ -63,10 +63,12 @@ struct ContainerSpec {
   int64_t tmp_size_bytes = 64 << 20;
 };
 
-// The process args for an image: `override_args` when not empty (replacing
-// cmd; an override of argv[0] too), else entrypoint + cmd.
+// The process args for an image, as Kubernetes runs a container: `command`
+// replaces the entrypoint (and then the image's cmd is not used), `args`
+// replaces cmd; neither: entrypoint + cmd.
 std::vector<std::string> ImageArgs(const std::vector<std::string>& entrypoint, const std::vector<std::string>& cmd,
-                                   const std::vector<std::string>& override_args = {});
+                                   const std::vector<std::string>& command = {},
+                                   const std::vector<std::string>& args = {});
 
 struct UserIds {
   uint32_t uid = 0;

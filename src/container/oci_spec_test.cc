@@ -97,7 +97,9 @@ TEST_F(OciSpecTest, NonRootGetsNoCapabilitiesAndTheLockedDownDefaults) {
 
 TEST_F(OciSpecTest, ImageArgsAndBundle) {
   EXPECT_EQ(ImageArgs({"/app/f"}, {"--x"}), (std::vector<std::string>{"/app/f", "--x"}));
-  EXPECT_EQ(ImageArgs({"/app/f"}, {"--x"}, {"--y"}), (std::vector<std::string>{"/app/f", "--y"}));
+  EXPECT_EQ(ImageArgs({"/app/f"}, {"--x"}, {}, {"--y"}), (std::vector<std::string>{"/app/f", "--y"}));
+  EXPECT_EQ(ImageArgs({"/app/f"}, {"--x"}, {"/bin/g"}), (std::vector<std::string>{"/bin/g"}));
+  EXPECT_EQ(ImageArgs({"/app/f"}, {"--x"}, {"/bin/g"}, {"--y"}), (std::vector<std::string>{"/bin/g", "--y"}));
   ContainerSpec spec;
   spec.rootfs = root_;
   spec.args = {"/bin/true"};

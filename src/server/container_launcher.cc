@@ -54,7 +54,8 @@ Result<container::Rootfs> ContainerLauncher::Prepare(const build::OciLayout& lay
 }
 
 Status ContainerLauncher::Configure(const container::Rootfs& rootfs, const std::vector<std::string>& command,
-                                    Network network, runtime::InstanceSpec* spec) {
+                                    const std::vector<std::string>& args, Network network,
+                                    runtime::InstanceSpec* spec) {
   const bool socket = spec->readiness.kind == runtime::Readiness::Kind::kInheritedSocket;
   if (network == Network::kIsolated && !socket) {
     return Status::InvalidArgument(
@@ -69,7 +70,7 @@ Status ContainerLauncher::Configure(const container::Rootfs& rootfs, const std::
 
   container::ContainerSpec cs;
   cs.rootfs = rootfs.path;
-  cs.args = container::ImageArgs(rootfs.config.entrypoint, rootfs.config.cmd, command);
+  cs.args = container::ImageArgs(rootfs.config.entrypoint, rootfs.config.cmd, command, args);
   if (cs.args.empty()) return Status::InvalidArgument("the image has no entrypoint or cmd, and the Function no command");
   // The image's env, then the Function's over it, then the port.
   std::vector<std::pair<std::string, std::string>> env;

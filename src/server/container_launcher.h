@@ -48,11 +48,12 @@ class ContainerLauncher {
   Result<container::Rootfs> Prepare(const build::OciLayout& layout, const std::string& image);
 
   // Rewrites `spec` to run `rootfs` as a container (see above). The
-  // container's process is `command` (argv) when not empty, else the
-  // image's entrypoint and cmd. InvalidArgument for kIsolated without
-  // readiness "socket" (nothing could reach the port).
-  Status Configure(const container::Rootfs& rootfs, const std::vector<std::string>& command, Network network,
-                   runtime::InstanceSpec* spec);
+  // container's process: the Function's `command` and `args` over the
+  // image's entrypoint and cmd, as Kubernetes does (oci_spec.h ImageArgs).
+  // InvalidArgument for kIsolated without readiness "socket" (nothing could
+  // reach the port).
+  Status Configure(const container::Rootfs& rootfs, const std::vector<std::string>& command,
+                   const std::vector<std::string>& args, Network network, runtime::InstanceSpec* spec);
 
  private:
   ContainerLauncher(std::string data_dir, container::OciRuntime runtime)

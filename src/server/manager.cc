@@ -23,6 +23,8 @@ using Json = nlohmann::json;
 
 constexpr char kConcurrencyAnnotation[] = "ofn.io/container-concurrency";
 constexpr char kReadinessAnnotation[] = "ofn.io/readiness";
+// "process" or "container": how a function is run (see FromImage).
+constexpr char kRuntimeAnnotation[] = "ofn.io/runtime";
 // "isolated" or "host": the network of a function served as containers.
 constexpr char kNetworkAnnotation[] = "ofn.io/network";
 // Dapr's own annotation for calls in flight per app instance; 1 also keeps
@@ -111,6 +113,27 @@ bool ResolveLocalImage(api::Function& fn, const std::vector<std::string>& dirs) 
     }
   }
   return false;
+}
+
+// "annotation ofn.io/runtime: \"x\" is not process or container", or "".
+std::string BadAnnotation(const api::Function& f) {
+  for (const auto& [name, allowed] : {std::pair{kRuntimeAnnotation, std::pair{"process", "container"}},
+                                      std::pair{kNetworkAnnotation, std::pair{"isolated", "host"}}}) {
+    auto a = f.annotations.find(name);
+    if (a != f.annotations.end() && a->second != allowed.first && a->second != allowed.second) {
+      return std::string("annotation ") + name + ": \"" + a->second + "\" is not " + allowed.first + " or " +
+             allowed.second;
+    }
+  }
+  return "";
+}
+
+// Served from its image (as containers) rather than as a process: without a
+// command, or with ofn.io/runtime: container (the command then replaces the
+// image's entrypoint and cmd).
+bool FromImage(const api::Function& f) {
+  if (auto a = f.annotations.find(kRuntimeAnnotation); a != f.annotations.end()) return a->second == "container";
+  return !f.serving->container || f.serving->container->command.empty();
 }
 
 // A container's network (container_launcher.h): ofn.io/network, else its own
@@ -400,13 +423,18 @@ void FunctionManager::Reconcile(const store::Object& obj, bool force) {
     fn->build_state = fn->spec.build.is_null() ? "Skipped" : "Created";
     if (ResolveLocalImage(fn->spec, options_.local_images)) fn->build_state = "Skipped";
     const auto& serving = fn->spec.serving;
-    bool has_command = serving && serving->container && !serving->container->command.empty();
-    if (serving && !has_command) ServeFromImage(*fn);
-    if (!serving) {
+    std::string bad_annotation = BadAnnotation(fn->spec);
+    bool from_image = serving && bad_annotation.empty() && FromImage(fn->spec);
+    if (from_image) ServeFromImage(*fn);
+    if (!bad_annotation.empty()) {
+      fn->state = "Failed";
+      fn->reason = "InvalidAnnotation";
+      fn->message = bad_annotation;
+    } else if (!serving) {
       fn->state = "Skipped";
       fn->reason = "BuildOnly";
       fn->message = "the function has no serving section";
-    } else if (!has_command && !fn->rootfs) {
+    } else if (from_image && !fn->rootfs) {
       // ServeFromImage said why.
     } else if (!serving->dapr_triggers.empty() && !serving->http) {
       fn->async = true;
@@ -705,8 +733,7 @@ void FunctionManager::StartBuild(const std::string& key, const store::Object& ob
 }
 
 void FunctionManager::ServingFollowsBuild(Fn& fn) {
-  bool from_image = fn.spec.serving && (!fn.spec.serving->container || fn.spec.serving->container->command.empty());
-  if (!from_image || fn.rootfs) return;
+  if (!fn.spec.serving || !FromImage(fn.spec) || fn.rootfs) return;
   // Jobs run outside mu_ (held here): Reconcile takes it.
   jobs_.push_back([this, ns = fn.ns, name = fn.name] {
     if (auto obj = store_->Get("Function", ns, name); obj.ok()) Reconcile(*obj, true);
@@ -905,6 +932,7 @@ void FunctionManager::StartInstance(Fn& fn_ref) {
   std::string key;
   std::optional<container::Rootfs> rootfs;
   Network network = Network::kHost;
+  std::vector<std::string> command, args;
   {
     std::lock_guard lk(mu_);
     const api::Function& f = fn_ref.spec;
@@ -938,9 +966,11 @@ void FunctionManager::StartInstance(Fn& fn_ref) {
     }
     rootfs = fn_ref.rootfs;
     network = NetworkOf(f);
+    command = c.command;
+    args = c.args;
   }
   Result<runtime::InstanceId> id = Status::Internal("not started");
-  Status configured = rootfs ? containers_->Configure(*rootfs, spec.argv, network, &spec) : Status::Ok();
+  Status configured = rootfs ? containers_->Configure(*rootfs, command, args, network, &spec) : Status::Ok();
   if (configured.ok()) id = runtime_->Start(spec);
   else id = configured;
   // Callbacks that came before we knew the id were dropped: read the state

@@ -146,7 +146,30 @@ TEST_F(Build, ABuiltFunctionIsServedFromZeroAsAnIsolatedContainer) {
   std::error_code ec;
   EXPECT_NE(fs::read_symlink("/proc/" + std::to_string(pid) + "/ns/net", ec), fs::read_symlink("/proc/self/ns/net"));
 
+  // Another Function runs the same image, as containers although it has a command (which replaces the
+  // image's entrypoint), on the server's network; a bad annotation value is named.
+  ASSERT_EQ(Apply("apiVersion: core.openfunction.io/v1beta2\nkind: Function\nmetadata:\n  name: same-image\n"
+                  "  annotations:\n    ofn.io/runtime: container\n    ofn.io/network: host\nspec:\n"
+                  "  version: v1.0.0\n  image: local/boxed:v1\n  serving:\n    triggers:\n      http:\n"
+                  "        port: 8080\n    template:\n      containers:\n        - name: function\n"
+                  "          command: [\"/app/hello\"]\n")
+                ->status,
+            200);
+  auto same = Call("/default/same-image/");
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->status, 200) << same->Describe() << server_->Output();
+  ASSERT_EQ(Apply("apiVersion: core.openfunction.io/v1beta2\nkind: Function\nmetadata:\n  name: sideways\n"
+                  "  annotations:\n    ofn.io/network: sideways\nspec:\n  version: v1.0.0\n  image: local/boxed:v1\n"
+                  "  serving:\n    triggers:\n      http:\n        port: 8080\n")
+                ->status,
+            200);
+  obj = WaitForStatus("sideways", [](const Json& s) { return s["serving"]["state"] == "Failed"; });
+  EXPECT_EQ(obj["status"]["serving"]["reason"], "InvalidAnnotation");
+  EXPECT_NE(obj["status"]["serving"]["message"].get<std::string>().find("ofn.io/network: \"sideways\""),
+            std::string::npos);
+
   // Deleted: the container goes with it.
+  ASSERT_EQ(Api("DELETE", "/v1/objects/function/default/same-image")->status, 200);
   ASSERT_EQ(Api("DELETE", "/v1/objects/function/default/boxed")->status, 200);
   bool gone = false;
   for (auto d = After(10s); !gone && std::chrono::steady_clock::now() < d;) {
