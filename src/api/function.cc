@@ -209,9 +209,8 @@ void DecodeScale(R& r, const json* so, const FieldPath& at, ScaleOptions* out) {
 
 void DecodeBuild(R& r, const json* build, const FieldPath& at) {
   if (!r.Object(build, at) || build == nullptr) return;
-  if (R::Member(build, "builder") == nullptr && R::Member(build, "dockerfile") == nullptr) {
-    r.Error(at.Child("builder"), "must be specified when spec.build.dockerfile is not");
-  }
+  // No builder (OpenFunction requires one unless dockerfile is given): Ofn
+  // takes shipwright.strategy.name, else detects the strategy from the source.
   const json* src = R::Member(build, "srcRepo");
   std::string url;
   r.String(R::Member(src, "url"), at.Child("srcRepo").Child("url"), &url);

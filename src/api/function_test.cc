@@ -141,7 +141,6 @@ TEST(Function, SemanticErrors) {
   EXPECT_FALSE(r.function.has_value());
   EXPECT_EQ(Errors(r), (std::vector<std::string>{
                            "fn.yaml:6: spec.image: must be specified",
-                           "fn.yaml:7: spec.build.builder: must be specified when spec.build.dockerfile is not",
                            "fn.yaml:8: spec.build.srcRepo: must specify one of: url or bundleContainer",
                            "fn.yaml:9: spec.build.timeout: invalid duration \"forever\": expected a number",
                            "fn.yaml:10: spec.build.failedBuildsHistoryLimit: cannot be less than 0",

@@ -175,4 +175,18 @@ Result<int> InitPid(const OciRuntime& rt, const std::string& id) {
   return doc["pid"].get<int>();
 }
 
+Result<std::vector<std::string>> ListContainers(const OciRuntime& rt) {
+  auto r = RunTool(rt, {"list", "--format", "json"});
+  if (!r.ok()) return r.status();
+  if (!r->exit.exited || r->exit.code != 0) return Status::Internal(rt.name + " list: " + r->output);
+  auto doc = nlohmann::json::parse(r->output, nullptr, false);
+  if (doc.is_null()) return std::vector<std::string>{};  // runc prints "null" when there are none
+  if (!doc.is_array()) return Status::Internal(rt.name + " list: unexpected output: " + r->output);
+  std::vector<std::string> ids;
+  for (const auto& c : doc) {
+    if (c.is_object() && c.contains("id") && c["id"].is_string()) ids.push_back(c["id"].get<std::string>());
+  }
+  return ids;
+}
+
 }  // namespace ofn::container

@@ -61,6 +61,9 @@ std::vector<std::string> RunArgv(const OciRuntime& rt, const RunOptions& options
 // Kills and removes the container `id` (`delete -f`); Ok if it is not there.
 Status Delete(const OciRuntime& rt, const std::string& id);
 
+// The ids of the containers the runtime knows (`list --format json`).
+Result<std::vector<std::string>> ListContainers(const OciRuntime& rt);
+
 // The pid (in the host's pid namespace) of the container's init, from
 // `<runtime> state`; NotFound when the container does not exist.
 Result<int> InitPid(const OciRuntime& rt, const std::string& id);

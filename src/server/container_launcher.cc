@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "common/log.h"
 #include "container/oci_spec.h"
@@ -33,12 +34,35 @@ Result<int> FreeLoopbackPort() {
   return port;
 }
 
+// A killed `crun run` leaves its container running (oci_runtime.h), so a
+// server that was SIGKILLed leaves its instances behind: delete the
+// containers of servers that are gone ("ofn-<server pid>-<n>"). Other
+// servers' containers are theirs.
+void DeleteOrphans(const container::OciRuntime& rt) {
+  auto ids = container::ListContainers(rt);
+  if (!ids.ok()) {
+    log::Warn("cannot list containers", {{"error", ids.status().message()}});
+    return;
+  }
+  for (const auto& id : *ids) {
+    if (id.rfind("ofn-", 0) != 0) continue;
+    int pid = std::atoi(id.c_str() + 4);
+    std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    if (pid > 0 && pid != ::getpid() && name == "ofn") continue;  // a live server's
+    Status s = container::Delete(rt, id);
+    log::Info("deleted the container of a server that is gone", {{"container", id}, {"ok", s.ok() ? "true" : s.message()}});
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ContainerLauncher>> ContainerLauncher::Create(const std::string& data_dir,
                                                                      const std::string& preferred) {
   auto rt = container::DetectOciRuntime(preferred);
   if (!rt.ok()) return rt.status();
+  DeleteOrphans(*rt);
   // Bundles are per server run: what an earlier run left is stale.
   std::error_code ec;
   fs::remove_all(data_dir + "/containers", ec);

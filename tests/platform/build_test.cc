@@ -179,6 +179,32 @@ TEST_F(Build, ABuiltFunctionIsServedFromZeroAsAnIsolatedContainer) {
   EXPECT_TRUE(gone) << "container process " << pid << " still runs";
 }
 
+TEST_F(Build, AKilledServersContainersAreDeletedWhenItStartsAgain) {
+  std::string m = BuildManifest("left", HelloSource("src"));
+  m.insert(m.find("spec:"), "  annotations:\n    ofn.io/readiness: socket\n");
+  ASSERT_EQ(Apply(m)->status, 200);
+  ASSERT_EQ(WaitForBuild("left")["status"]["build"]["state"], "Succeeded");
+  WaitForStatus("left", [](const Json& s) { return s["serving"]["state"] == "Running"; });
+  ASSERT_EQ(Call("/default/left/")->status, 200);
+  int pid = ContainerInit(dir_.Sub("data/containers"));
+  ASSERT_GT(pid, 0);
+
+  // kill -9 takes `crun run` along but not its container (the OCI runtimes' way) ...
+  ASSERT_TRUE(server_->Signal(SIGKILL).ok());
+  ASSERT_TRUE(server_->Wait(After(10s)).has_value());
+  // ... which the next start deletes.
+  StartServer();
+  bool gone = false;
+  for (auto d = After(10s); !gone && std::chrono::steady_clock::now() < d;) {
+    gone = !fs::exists("/proc/" + std::to_string(pid));
+    if (!gone) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(gone) << "the old container's process " << pid << " still runs";
+  auto r = Call("/default/left/");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200) << "served again, from a new container";
+}
+
 TEST_F(Build, BadBuildsFailWithTheReasonInStatusAndLogAndTheServerKeepsServing) {
   ASSERT_EQ(Apply("apiVersion: core.openfunction.io/v1beta2\nkind: Function\nmetadata:\n  name: up\nspec:\n"
                   "  version: v1.0.0\n  image: local/up:v1\n  serving:\n    triggers:\n      http:\n        port: 8080\n"
