@@ -179,6 +179,28 @@ TEST_F(Build, ABuiltFunctionIsServedFromZeroAsAnIsolatedContainer) {
   EXPECT_TRUE(gone) << "container process " << pid << " still runs";
 }
 
+TEST_F(Build, OpenFunctionsNodeSampleIsBuiltAndServedAsAContainer) {
+  // The sample's manifest (functions/knative/hello-world-node) with its source here.
+  std::string src = dir_.Sub("node");
+  fs::create_directories(src);
+  ASSERT_TRUE(WriteFile(src + "/index.js", "exports.helloWorld = (req, res) => res.send('Hello from Node');\n").ok());
+  ASSERT_TRUE(WriteFile(src + "/package.json", R"({"name": "hello", "version": "1.0.0", "main": "index.js"})").ok());
+  ASSERT_EQ(Apply("apiVersion: core.openfunction.io/v1beta2\nkind: Function\nmetadata:\n  name: node-sample\nspec:\n"
+                  "  version: v1.0.0\n  image: local/sample-node-func:v1\n  build:\n"
+                  "    builder: openfunction/builder-node:latest\n    env:\n      FUNC_NAME: helloWorld\n"
+                  "      FUNC_TYPE: http\n    srcRepo:\n      url: " + src + "\n  serving:\n    template:\n"
+                  "      containers:\n        - name: function\n          imagePullPolicy: IfNotPresent\n"
+                  "    triggers:\n      http:\n        port: 8080\n")
+                ->status,
+            200);
+  Json obj = WaitForBuild("node-sample");
+  ASSERT_EQ(obj["status"]["build"]["state"], "Succeeded") << obj.dump(2) << BuildLog("node-sample")->body;
+  auto r = Call("/default/node-sample/");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200) << r->Describe() << server_->Output();
+  EXPECT_EQ(r->body, "Hello from Node");
+}
+
 TEST_F(Build, AKilledServersContainersAreDeletedWhenItStartsAgain) {
   std::string m = BuildManifest("left", HelloSource("src"));
   m.insert(m.find("spec:"), "  annotations:\n    ofn.io/readiness: socket\n");
