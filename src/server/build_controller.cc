@@ -65,15 +65,6 @@ std::string KeyPath(const std::string& key) {
   return out;
 }
 
-// A reference whose first part names a registry host (Docker's rule: it has
-// a '.' or ':', or is localhost): the built image is pushed there.
-bool NamesARegistry(const std::string& image) {
-  size_t slash = image.find('/');
-  if (slash == std::string::npos) return false;
-  std::string host = image.substr(0, slash);
-  return host == "localhost" || host.find_first_of(".:") != std::string::npos;
-}
-
 // The credentials for `registry` in a Docker config file (what `docker login`
 // and `skopeo login` write): {"auths": {"HOST": {"auth": base64("user:pass")}}}
 // or {"username", "password"} in place of "auth".
@@ -119,6 +110,13 @@ Result<build::Credentials> CredentialsFor(const std::string& path, const std::st
 }
 
 }  // namespace
+
+bool NamesARegistry(const std::string& image) {
+  size_t slash = image.find('/');
+  if (slash == std::string::npos) return false;
+  std::string host = image.substr(0, slash);
+  return host == "localhost" || host.find_first_of(".:") != std::string::npos;
+}
 
 Result<build::BuildRequest> BuildRequestFor(const api::Function& fn) {
   const Json& b = fn.build;
@@ -174,7 +172,8 @@ Result<build::BuildRequest> BuildRequestFor(const api::Function& fn) {
 struct BuildController::Job {
   std::string key;
   int64_t generation = 0;
-  build::BuildRequest request;
+  build::BuildRequest request;   // for a pull: only the image
+  bool pull = false;
   std::string image_credentials;  // spec.imageCredentials.name
   build::CancelToken cancel;
   bool running = false;
@@ -237,6 +236,26 @@ Status BuildController::Start(const std::string& key, int64_t generation, const 
   return Status::Ok();
 }
 
+Status BuildController::StartPull(const std::string& key, int64_t generation, const std::string& image,
+                                  const std::string& image_credentials) {
+  if (!NamesARegistry(image)) return Status::InvalidArgument("spec.image: \"" + image + "\" names no registry");
+  auto job = std::make_shared<Job>();
+  job->key = key;
+  job->generation = generation;
+  job->pull = true;
+  job->request.image = image;
+  job->image_credentials = image_credentials;
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return Status::Unavailable("the server is stopping");
+    if (auto it = current_.find(key); it != current_.end()) it->second->cancel.Cancel();
+    current_[key] = job;
+    queue_.push_back(job);
+  }
+  cv_.notify_one();
+  return Status::Ok();
+}
+
 Status BuildController::Cancel(const std::string& key) {
   std::lock_guard lk(mu_);
   auto it = current_.find(key);
@@ -267,7 +286,49 @@ void BuildController::Worker() {
   }
 }
 
+BuildOutcome BuildController::Pull(const Job& job) {
+  BuildOutcome out;
+  out.pull = true;
+  out.image = job.request.image;
+  auto fail = [&](const Status& s) {
+    out.state = "Failed";
+    out.reason = "PullFailed";
+    out.message = s.message();
+    log::Warn("pull failed", {{"function", job.key}, {"image", out.image}, {"error", out.message}});
+    return out;
+  };
+  auto ref = build::ParseReference(job.request.image);
+  if (!ref.ok()) return fail(ref.status());
+  auto creds = CredentialsOf(job, ref->registry);
+  if (!creds.ok()) return fail(creds.status());
+  auto pulled = build::Pull(*ref, *layout_, job.request.image, *creds);
+  if (!pulled.ok()) return fail(pulled.status());
+  out.state = "Succeeded";
+  out.digest = pulled->manifest.digest.str();
+  log::Info("image pulled", {{"function", job.key}, {"image", out.image}, {"digest", out.digest},
+                             {"blobs", std::to_string(pulled->blobs_fetched)}});
+  return out;
+}
+
+Result<build::Credentials> BuildController::CredentialsOf(const Job& job, const std::string& registry) const {
+  if (job.image_credentials.empty()) return build::Credentials{};
+  return CredentialsFor(options_.data_dir + "/credentials/" + job.image_credentials + ".json", job.image_credentials,
+                        registry);
+}
+
 void BuildController::Run(Job& job) {
+  if (job.pull) {
+    BuildOutcome out = job.cancel.cancelled() ? BuildOutcome{.state = "Failed", .reason = "Cancelled", .pull = true}
+                                              : Pull(job);
+    bool superseded;
+    {
+      std::lock_guard lk(mu_);
+      auto it = current_.find(job.key);
+      superseded = it == current_.end() || it->second.get() != &job;
+    }
+    if (!superseded && done_) done_(job.key, job.generation, out);
+    return;
+  }
   const std::string log_path = LogPath(job.key);
   std::error_code ec;
   fs::create_directories(fs::path(log_path).parent_path(), ec);
@@ -321,21 +382,16 @@ Status BuildController::Push(const Job& job) {
   if (!log.ok()) return log.status();
   auto ref = build::ParseReference(job.request.image);
   if (!ref.ok()) return ref.status();
-  build::Credentials creds;
-  if (!job.image_credentials.empty()) {
-    auto c = CredentialsFor(options_.data_dir + "/credentials/" + job.image_credentials + ".json",
-                            job.image_credentials, ref->registry);
-    if (!c.ok()) {
-      (*log)->Line("failed: push: " + c.status().message());
-      return c.status();
-    }
-    creds = std::move(*c);
+  auto creds = CredentialsOf(job, ref->registry);
+  if (!creds.ok()) {
+    (*log)->Line("failed: push: " + creds.status().message());
+    return creds.status();
   }
   (*log)->Line("pushing to " + ref->ToString());
   build::PushOptions options;
   build::BuildLog* lines = log->get();
   options.log = [lines](std::string_view line) { lines->Line(line); };
-  auto pushed = build::Push(*layout_, job.request.image, *ref, creds, options);
+  auto pushed = build::Push(*layout_, job.request.image, *ref, *creds, options);
   if (!pushed.ok()) {
     (*log)->Line("failed: push: " + pushed.status().message());
     return pushed.status();

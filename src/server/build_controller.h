@@ -9,6 +9,10 @@
 // already have (a newer generation supersedes it). When a build ends, `done`
 // is called on the worker thread with what the status should say.
 //
+// StartPull fetches a function's image from the registry spec.image names
+// into the store (registry_client.h), when it is served from an image that
+// was neither built nor pulled yet.
+//
 // When spec.image names a registry (its first part has a '.' or ':', or is
 // localhost), the built image is pushed there (plain HTTP, registry_client.h)
 // with the credentials spec.imageCredentials names: a Docker config file
@@ -41,6 +45,7 @@
 #include "api/function.h"
 #include "build/builder.h"
 #include "build/oci_layout.h"
+#include "build/registry_auth.h"
 #include "ofn/status.h"
 
 namespace ofn::server {
@@ -62,6 +67,7 @@ struct BuildOutcome {
   std::string revision;  // the source commit, for git sources
   bool cached = false;
   std::chrono::milliseconds duration{0};
+  bool pull = false;     // the outcome of StartPull (reason PullFailed), not of a build
 };
 
 struct BuildLogRead {
@@ -69,6 +75,10 @@ struct BuildLogRead {
   uint64_t next_offset = 0;
   bool ended = false;  // the build is over and everything it wrote has been read
 };
+
+// True when the image reference's first part names a registry host
+// (Docker's rule: it has a '.' or ':', or is localhost).
+bool NamesARegistry(const std::string& image);
 
 // spec.build as a build request (without the layout and directories).
 // InvalidArgument naming the field: "spec.build.timeout: ...".
@@ -92,6 +102,11 @@ class BuildController {
   // for the key is cancelled. InvalidArgument (nothing queued) when spec.build
   // cannot be built as written.
   Status Start(const std::string& key, int64_t generation, const api::Function& fn);
+  // Queues a pull of `image` (a registry reference) into the image store, for
+  // a function served from an image that is not there, with the
+  // credentials `image_credentials` names (as for a push).
+  Status StartPull(const std::string& key, int64_t generation, const std::string& image,
+                   const std::string& image_credentials);
   // Cancels the key's build; NotFound when none is queued or running.
   Status Cancel(const std::string& key);
   // The key's latest build log from `offset`; with `wait`, holds until there
@@ -111,6 +126,9 @@ class BuildController {
   // Pushes the built image to the registry spec.image names, with the
   // credentials of spec.imageCredentials (DATA_DIR/credentials/NAME.json).
   Status Push(const Job& job);
+  BuildOutcome Pull(const Job& job);
+  // The credentials of spec.imageCredentials for `registry` (none: anonymous).
+  Result<build::Credentials> CredentialsOf(const Job& job, const std::string& registry) const;
 
   BuildControllerOptions options_;
   DoneFn done_;

@@ -188,6 +188,9 @@ struct FunctionManager::Fn {
   bool status_dirty = true;
   int instance_seq = 0;
   std::optional<container::Rootfs> rootfs;  // served from its image, as containers
+  // Its image pulled from a registry: "", Pulling, Pulled, Failed (why: pull_message).
+  std::string pull_state, pull_message;
+  bool start_pull = false;  // Reconcile starts the pull
 
   int Ready() const {
     int n = 0;
@@ -491,6 +494,7 @@ void FunctionManager::Reconcile(const store::Object& obj, bool force) {
   bool runnable = fn->runnable;
   bool async = fn->async;
   bool build = !fn->spec.build.is_null() && fn->build_state != "Skipped";
+  bool start_pull = fn->start_pull;
   {
     std::lock_guard lk(mu_);
     auto it = fns_.find(key);
@@ -524,6 +528,7 @@ void FunctionManager::Reconcile(const store::Object& obj, bool force) {
   }
   for (auto id : to_stop) (void)runtime_->Stop(id, false);
   if (build) StartBuild(key, obj);
+  if (start_pull) StartPull(key, obj.generation);
   if (async) {
     gateway_->Remove(key);  // its events come from its inputs, not over HTTP
     if (host_) host_->SetEndpoints(key, {});
@@ -658,8 +663,25 @@ void FunctionManager::ServeFromImage(Fn& fn) {
     bool same = prev != fns_.end() && prev->second->spec.build == fn.spec.build && prev->second->spec.image == fn.spec.image;
     build_state = same ? prev->second->build_state : "Created";
     built = fn.spec.build.is_null() ? builds_->layout().Resolve(fn.spec.image).ok() : build_state == "Succeeded";
+    // A pull in flight goes on; a failed one is retried by a new generation.
+    if (same && (prev->second->pull_state == "Pulling" || prev->second->generation == fn.generation)) {
+      fn.pull_state = prev->second->pull_state;
+      fn.pull_message = prev->second->pull_message;
+      fn.build_generation = prev->second->build_generation;
+    }
   }
-  if (!built && !fn.spec.build.is_null() && build_state != "Failed") {
+  const bool pullable = fn.spec.build.is_null() && builds_ && NamesARegistry(fn.spec.image);
+  if (!built && pullable && fn.pull_state == "Failed") {
+    fn.state = "Failed";
+    fn.reason = "ImagePullFailed";
+    fn.message = fn.pull_message;
+  } else if (!built && pullable) {
+    fn.start_pull = fn.pull_state != "Pulling";
+    fn.pull_state = "Pulling";
+    fn.state = "Pending";
+    fn.reason = "PullingImage";
+    fn.message = "pulling " + fn.spec.image;
+  } else if (!built && !fn.spec.build.is_null() && build_state != "Failed") {
     fn.state = "Pending";
     fn.reason = "WaitingForBuild";
     fn.message = "served once its image is built (see status.build)";
@@ -741,6 +763,20 @@ void FunctionManager::ServingFollowsBuild(Fn& fn) {
   cv_.notify_all();
 }
 
+void FunctionManager::StartPull(const std::string& key, int64_t generation) {
+  std::string image, creds;
+  {
+    std::lock_guard lk(mu_);
+    auto it = fns_.find(key);
+    if (it == fns_.end() || it->second->generation != generation) return;
+    it->second->build_generation = generation;
+    image = it->second->spec.image;
+    creds = it->second->spec.image_credentials;
+  }
+  Status s = builds_->StartPull(key, generation, image, creds);
+  if (!s.ok()) OnBuildDone(key, generation, {.state = "Failed", .reason = "PullFailed", .message = s.message(), .pull = true});
+}
+
 void FunctionManager::OnBuildDone(const std::string& key, int64_t generation, const BuildOutcome& outcome) {
   // On the worker, after whatever StartBuild or Reconcile is doing now.
   Enqueue([this, key, generation, outcome] {
@@ -748,6 +784,13 @@ void FunctionManager::OnBuildDone(const std::string& key, int64_t generation, co
     auto it = fns_.find(key);
     if (it == fns_.end() || it->second->build_generation != generation) return;
     Fn& fn = *it->second;
+    if (outcome.pull) {
+      fn.pull_state = outcome.state == "Succeeded" ? "Pulled" : "Failed";
+      fn.pull_message = outcome.message;
+      fn.status_dirty = true;
+      ServingFollowsBuild(fn);
+      return;
+    }
     fn.build_state = outcome.state;
     fn.build_reason = outcome.reason;
     fn.build_message = outcome.message;

@@ -112,6 +112,8 @@ class FunctionManager : public gateway::GatewayListener {
   // Starts the build of the function stored as `obj` (or, after a restart,
   // takes the image its status says this generation already built).
   void StartBuild(const std::string& key, const store::Object& obj);
+  // Pulls the function's image into the store (it is served from it).
+  void StartPull(const std::string& key, int64_t generation);
   // Under mu_: a function served from its image is reconciled again once
   // its build has ended (it may now run, or say why not).
   void ServingFollowsBuild(Fn& fn);

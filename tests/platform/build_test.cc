@@ -277,7 +277,7 @@ TEST_F(Build, BadBuildsFailWithTheReasonInStatusAndLogAndTheServerKeepsServing) 
   EXPECT_EQ(up->status, 200) << "the server keeps serving";
 }
 
-TEST_F(Build, TheBuiltImageIsPushedToTheRegistryItNamesWithItsCredentials) {
+TEST_F(Build, ImagesArePushedToAndPulledFromTheRegistryTheyNameWithTheirCredentials) {
   auto registry = StartRegistry(dir_.Sub("registry"), "alice", "s3cret");
   ASSERT_TRUE(registry.ok()) << registry.status().ToString();
   fs::create_directories(dir_.Sub("data/credentials"));
@@ -308,6 +308,35 @@ TEST_F(Build, TheBuiltImageIsPushedToTheRegistryItNamesWithItsCredentials) {
   EXPECT_NE(BuildLog("pushed")->body.find("[build] pushed " + registry->address + "/demo/pushed:v1@" + digest),
             std::string::npos)
       << BuildLog("pushed")->body;
+
+  // An image only the registry has (copied there by skopeo) is pulled for a Function that names it.
+  auto copy = Process::Start({.argv = {"/usr/bin/skopeo", "copy", "--dest-tls-verify=false", "--dest-creds",
+                                       "alice:s3cret", "oci:" + dir_.Sub("data/images") + ":" + registry->address +
+                                           "/demo/pushed:v1",
+                                       "docker://" + registry->address + "/demo/copied:v2"},
+                              .output_file = dir_.Sub("copy.txt")});
+  ASSERT_TRUE(copy.ok());
+  auto copied = (*copy)->Wait(After(60s));
+  ASSERT_TRUE(copied && copied->ok()) << (*copy)->Output();
+  auto apply_pulling = [&](const std::string& name, const std::string& creds) {
+    return Apply("apiVersion: core.openfunction.io/v1beta2\nkind: Function\nmetadata:\n  name: " + name +
+                 "\nspec:\n  version: v1.0.0\n  image: " + registry->address + "/demo/copied:v2\n"
+                 "  imageCredentials:\n    name: " + creds + "\n  serving:\n    triggers:\n      http:\n"
+                 "        port: 8080\n")
+        ->status;
+  };
+  // Refused first: once pulled, the image is in the store for every Function that names it.
+  ASSERT_EQ(apply_pulling("not-pulled", "wrong"), 200);
+  obj = WaitForStatus("not-pulled", [](const Json& s) { return s["serving"]["state"] == "Failed"; }, 60s);
+  EXPECT_EQ(obj["status"]["serving"]["reason"], "ImagePullFailed");
+  EXPECT_NE(obj["status"]["serving"]["message"].get<std::string>().find("authentication failed for user alice"),
+            std::string::npos)
+      << obj.dump(2);
+  ASSERT_EQ(apply_pulling("pulled", "reg"), 200);
+  WaitForStatus("pulled", [](const Json& s) { return s["serving"]["state"] == "Running"; }, 60s);
+  auto pulled = Call("/default/pulled/");
+  ASSERT_TRUE(pulled.ok());
+  EXPECT_EQ(pulled->status, 200) << pulled->Describe();
 
   obj = WaitForBuild("refused");
   EXPECT_EQ(obj["status"]["build"]["state"], "Failed") << obj.dump(2);
