@@ -64,6 +64,7 @@ bench: build
 	bash bench/framework/run.sh
 	bash bench/platform/run.sh
 	bash bench/async/run.sh
+	bash bench/build/run.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(FUZZ_DIR)

@@ -22,7 +22,7 @@ BUILD_PKGS=(
   crun runc buildah nodejs util-linux
 )
 FUZZ_PKGS=(clang libclang-rt-14-dev)
-BENCH_PKGS=(wrk nginx-light util-linux procps)
+BENCH_PKGS=(wrk nginx-light util-linux procps jq)
 
 usage() {
   sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'

@@ -28,18 +28,7 @@ for tool in redis-server nats-server mosquitto taskset; do
   command -v "$tool" >/dev/null || [[ -x /usr/sbin/$tool ]] || { echo "bench: $tool not found" >&2; exit 1; }
 done
 
-work=$(mktemp -d /tmp/ofn-async-bench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [[ -n ${KEEP_WORK:-} ]]; then echo "bench: logs kept in $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 250); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.02; done
-              echo "bench: nothing listens on port $1" >&2; return 1; }
+source bench/lib.sh
 
 mkdir -p "$work/redis" "$work/nats" "$work/mqtt" "$work/out"
 targets=()

@@ -21,54 +21,16 @@
 #include <string>
 #include <vector>
 
+#include "loopback_http.h"
+
 extern char** environ;
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// One HTTP/1.1 exchange on a fresh connection; returns the status or -1.
-int Exchange(int port, const std::string& request, std::string* body = nullptr) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return -1;
-  }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
-    close(fd);
-    return -1;
-  }
-  std::string in;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    in.append(buf, static_cast<size_t>(n));
-    size_t head = in.find("\r\n\r\n");
-    if (head == std::string::npos) continue;
-    size_t cl = in.find("Content-Length: ");
-    if (cl != std::string::npos && cl < head) {
-      size_t len = std::strtoul(in.c_str() + cl + 16, nullptr, 10);
-      if (in.size() >= head + 4 + len) break;
-    }
-  }
-  close(fd);
-  if (in.size() < 12) return -1;
-  if (body) *body = in.substr(in.find("\r\n\r\n") + 4);
-  return std::atoi(in.c_str() + 9);
-}
-
-std::string ApiRequest(const std::string& method, const std::string& path, const std::string& token,
-                       const std::string& body = "") {
-  return method + " " + path + " HTTP/1.1\r\nHost: api\r\nConnection: close\r\nAuthorization: Bearer " + token +
-         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-}
+using ofn::bench::ApiRequest;
+using ofn::bench::Exchange;
 
 void Report(const char* what, std::vector<double> ms) {
   std::sort(ms.begin(), ms.end());

@@ -1134,6 +1134,8 @@ void FunctionManager::WriteStatus(Fn& fn_ref) {
     Json build = {{"state", fn.build_state}};
     if (!fn.build_reason.empty()) build["reason"] = fn.build_reason;
     if (!fn.build_message.empty()) build["message"] = fn.build_message;
+    // OpenFunction names its Builder resource here (the BUILDER column): Ofn, the strategy that built it.
+    if (!fn.build.strategy.empty()) build["resourceRef"] = fn.build.strategy;
     if (fn.build_state == "Succeeded" || fn.build_state == "Failed") {
       if (fn.build.duration.count() > 0) build["buildDuration"] = FormatDuration(fn.build.duration);
     }
