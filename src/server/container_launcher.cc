@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <string_view>
 
 #include "common/log.h"
 #include "container/oci_spec.h"
@@ -45,7 +46,15 @@ void DeleteOrphans(const container::OciRuntime& rt) {
     return;
   }
   for (const auto& id : *ids) {
-    if (id.rfind("ofn-", 0) != 0) continue;
+    // Exactly "ofn-<digits>-<digits>": other tools' containers are not ours.
+    size_t dash = id.find('-', 4);
+    auto digits = [](std::string_view t) {
+      return !t.empty() && t.size() < 10 && t.find_first_not_of("0123456789") == std::string_view::npos;
+    };
+    if (id.rfind("ofn-", 0) != 0 || dash == std::string::npos || !digits(std::string_view(id).substr(4, dash - 4)) ||
+        !digits(std::string_view(id).substr(dash + 1))) {
+      continue;
+    }
     int pid = std::atoi(id.c_str() + 4);
     std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
     std::string name;
