@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <chrono>
 #include <fstream>
 #include <mutex>
@@ -344,6 +345,32 @@ TEST(ProcessRuntimeTest, CrashRestartsWithBackoffThenFailsAsACrashLoop) {
     ++attempts;
   }
   EXPECT_EQ(attempts, 4u) << "one log across restarts";
+}
+
+TEST(ProcessRuntimeTest, AfterExitRunsAfterEveryEndBeforeTheRestart) {
+  // What a container's runtime process leaves behind is cleaned up before the same id runs again.
+  TempDir dir;
+  auto rt = NewRuntime();
+  ASSERT_TRUE(rt);
+  InstanceSpec spec = Shell("echo run >> " + dir.Sub("runs") + "; exit 1");
+  spec.restart_options.initial_backoff = 5ms;
+  spec.restart_options.crash_loop_crashes = 3;
+  auto cleanups = std::make_shared<std::atomic<int>>(0);
+  const std::string runs = dir.Sub("runs");
+  auto seen_runs = std::make_shared<std::vector<size_t>>();
+  spec.after_exit = [cleanups, runs, seen_runs] {
+    ++*cleanups;
+    std::string text = ReadFile(runs).value_or("");
+    seen_runs->push_back(static_cast<size_t>(std::count(text.begin(), text.end(), '\n')));
+  };
+  auto id = rt->Start(spec);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  auto failed = rt->Await(*id, IsTerminal, After(kWait));
+  ASSERT_TRUE(failed.ok()) << failed.status().ToString();
+  EXPECT_EQ(failed->phase, Phase::kFailed);
+  EXPECT_EQ(cleanups->load(), 3) << "once per end, the last one too";
+  // Each cleanup ran after its run and before the next one started.
+  EXPECT_EQ(*seen_runs, (std::vector<size_t>{1, 2, 3}));
 }
 
 TEST(ProcessRuntimeTest, KilledInstanceComesBackOnTheSamePort) {
