@@ -80,7 +80,7 @@ json TreeIdentity(const std::string& dir) {
 
 json ToolIdentity(const std::string& tool_path) {
   json tools = json::object();
-  for (const char* name : {"cmake", "ninja", "c++", "g++", "ld", "node", "npm", "buildah"}) {
+  for (const char* name : {"cmake", "ninja", "c++", "g++", "ld", "strip", "node", "npm", "buildah"}) {
     std::string path = FindTool(name, tool_path);
     if (path.empty()) continue;
     char* real = ::realpath(path.c_str(), nullptr);

@@ -34,7 +34,7 @@
 namespace ofn::build {
 
 // Bumped when what a strategy produces changes, so old cache entries miss.
-inline constexpr int kBuilderFormatVersion = 1;
+inline constexpr int kBuilderFormatVersion = 2;  // 2: C++ binaries stripped of debug info
 
 struct BuildRequest {
   SourceSpec source;                        // spec.build.srcRepo

@@ -11,10 +11,11 @@
 //               single C++ file (.cpp/.cc/.cxx, exactly one) without
 //               CMakeLists.txt: Ofn writes the project (find_package(ofn) +
 //               ofn_add_function) in the build dir. The image: executable
-//               image (executable_image.h), FUNCTION_TARGET=FUNC_NAME when
-//               set, port 8080, the source revision label.
+//               image (executable_image.h) of the binary stripped of debug
+//               info, FUNCTION_TARGET=FUNC_NAME when set, port 8080, the
+//               source revision label.
 //   executable  a prebuilt ELF at the context root (env BINARY, else the
-//               only ELF executable there): the same image.
+//               only ELF executable there): the same image, the binary as is.
 //   node        package.json (node_strategy.cc): functions written for
 //               Google's @google-cloud/functions-framework run unchanged.
 //               The context is copied to the build dir; `npm ci` (with
