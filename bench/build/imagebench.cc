@@ -73,6 +73,9 @@ int Fail(const std::string& what) {
 
 using ofn::bench::ApiRequest;
 using ofn::bench::Exchange;
+using ofn::bench::Gauges;
+using ofn::bench::ReadMetrics;
+using ofn::bench::WaitUntilAllAtZero;
 
 void Row(const char* what, std::vector<double> ms) {
   std::sort(ms.begin(), ms.end());
@@ -106,29 +109,6 @@ double ColdRequest(int gateway, const std::string& name) {
     return -1;
   }
   return ms;
-}
-
-// metric name -> function name -> value, for the default namespace.
-using Gauges = std::map<std::string, std::map<std::string, double>>;
-
-Gauges ReadMetrics(int api, const std::string& token) {
-  std::string body;
-  Gauges g;
-  if (Exchange(api, ApiRequest("GET", "/metrics", token), &body) != 200) return g;
-  const std::string marker = "{namespace=\"default\",function=\"";
-  size_t at = 0;
-  while (at < body.size()) {
-    size_t end = body.find('\n', at);
-    if (end == std::string::npos) end = body.size();
-    std::string line = body.substr(at, end - at);
-    at = end + 1;
-    size_t m = line.find(marker);
-    if (m == std::string::npos || line[0] == '#') continue;
-    size_t q = line.find('"', m + marker.size());
-    if (q == std::string::npos || line.compare(q, 3, "\"} ") != 0) continue;  // only {namespace,function} series
-    g[line.substr(0, m)][line.substr(m + marker.size(), q - m - marker.size())] = std::atof(line.c_str() + q + 3);
-  }
-  return g;
 }
 
 std::string FunctionManifest(const std::string& name, const std::string& image, const std::string& command) {
@@ -276,26 +256,8 @@ int ColdMain(int argc, char** argv) {
       names.push_back(name);
     }
   }
-  // Each is seen with its initial instance ready first (the autoscaler
-  // sets that up on its next tick, so "0 wanted" right after the apply
-  // means nothing yet), then at zero.
   auto wait_start = Clock::now();
-  std::map<std::string, bool> was_up;
-  for (;;) {
-    Gauges g = ReadMetrics(api, token);
-    int waiting = 0;
-    for (const auto& name : names) {
-      double wanted = g["ofn_replicas"].count(name) ? g["ofn_replicas"][name] : -1;
-      double ready = g["ofn_ready_replicas"].count(name) ? g["ofn_ready_replicas"][name] : -1;
-      if (ready >= 1) was_up[name] = true;
-      waiting += !was_up[name] || wanted != 0 || ready != 0;
-    }
-    if (waiting == 0) break;
-    if (Clock::now() - wait_start > std::chrono::minutes(5)) {
-      return Fail(std::to_string(waiting) + " functions did not start and go back to zero within 5 minutes");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  if (std::string why = WaitUntilAllAtZero(api, token, names); !why.empty()) return Fail(why);
   std::printf("(%zu functions applied, each started once, then all at zero instances after %.0f s)\n\n", names.size(),
               MsSince(wait_start) / 1000);
 

@@ -3,8 +3,10 @@
 //
 //   coldstart API_PORT TOKEN GATEWAY_PORT HELLO_BINARY [N]
 //
-// Each round applies a fresh Function (so it has zero instances), times one
-// GET through the gateway until the 200 arrives, and deletes it. The floor
+// It applies N Functions, waits until each has started its initial instance
+// (Knative's initial scale of 1) and gone back to zero, then times one GET
+// through the gateway per Function until the 200 arrives, checks the server
+// counted each as a cold start, and deletes them. The floor
 // spawns HELLO_BINARY with PORT set and times connect-until-200.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -31,6 +33,7 @@ using Clock = std::chrono::steady_clock;
 
 using ofn::bench::ApiRequest;
 using ofn::bench::Exchange;
+using ofn::bench::WaitUntilAllAtZero;
 
 void Report(const char* what, std::vector<double> ms) {
   std::sort(ms.begin(), ms.end());
@@ -51,7 +54,8 @@ int main(int argc, char** argv) {
   std::string hello = argv[4];
   int n = argc > 5 ? std::atoi(argv[5]) : 100;
 
-  std::vector<double> cold, floor;
+  // Every Function first, then measure each once it is at zero instances.
+  std::vector<std::string> names;
   for (int i = 0; i < n; ++i) {
     std::string name = "cold" + std::to_string(i);
     std::string manifest =
@@ -63,16 +67,28 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "apply failed\n");
       return 1;
     }
+    names.push_back(name);
+  }
+  if (std::string why = WaitUntilAllAtZero(api, token, names); !why.empty()) {
+    std::fprintf(stderr, "coldstart: %s\n", why.c_str());
+    return 1;
+  }
+  std::vector<double> cold, floor;
+  for (const auto& name : names) {
     auto t0 = Clock::now();
     int status = Exchange(gateway, "GET /default/" + name + "/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     auto t1 = Clock::now();
     if (status != 200) {
-      std::fprintf(stderr, "cold request %d answered %d\n", i, status);
+      std::fprintf(stderr, "cold request to %s answered %d\n", name.c_str(), status);
       return 1;
     }
     cold.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-    Exchange(api, ApiRequest("DELETE", "/v1/objects/function/default/" + name, token));
   }
+  // Each request must have been a cold start by the server's own count.
+  ofn::bench::Gauges g = ofn::bench::ReadMetrics(api, token);
+  int counted = 0;
+  for (const auto& name : names) counted += g["ofn_cold_starts_total"][name] == 1;
+  for (const auto& name : names) Exchange(api, ApiRequest("DELETE", "/v1/objects/function/default/" + name, token));
 
   // The floor: the same binary, spawned directly, to its first 200.
   for (int i = 0; i < n; ++i) {
@@ -103,5 +119,6 @@ int main(int argc, char** argv) {
   std::printf("|%s|-------|----------|----------|----------|\n", std::string(36, '-').c_str());
   Report("through ofn (zero -> 200)", cold);
   Report("floor: spawn + poll until 200", floor);
-  return 0;
+  std::printf("\nrequests the server counted as cold starts: %d of %zu\n", counted, names.size());
+  return counted == static_cast<int>(names.size()) ? 0 : 1;
 }
