@@ -401,7 +401,25 @@ FunctionStats Gateway::Stats(const std::string& key) const {
 }
 
 bool Gateway::Shutdown(std::chrono::milliseconds drain) {
-  stopped_ = true;
+  if (!stopped_.exchange(true)) {
+    // Requests waiting for an instance would hold the drain (and then the
+    // destructor) until their queue timeout: no instance comes now.
+    State* st = state_.get();
+    std::promise<void> answered;
+    st->reactor->Post([st, &answered] {
+      for (auto& [key, fn] : st->fns) {
+        while (!fn->queue.empty()) {
+          auto p = std::move(fn->queue.front());
+          fn->queue.pop_front();
+          if (p->queue_timer) st->reactor->CancelTimer(p->queue_timer);
+          st->Answer(fn, *p, HttpResponse(503, "the server is shutting down\n"));
+        }
+        fn->counters->queued = 0;
+      }
+      answered.set_value();
+    });
+    answered.get_future().wait();
+  }
   return server_->Shutdown(drain);
 }
 

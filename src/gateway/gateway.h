@@ -90,7 +90,7 @@ class Gateway {
   Gateway() = default;
   std::unique_ptr<net::HttpServer> server_;
   std::shared_ptr<State> state_;
-  bool stopped_ = false;
+  std::atomic<bool> stopped_{false};
 };
 
 }  // namespace ofn::gateway

@@ -191,6 +191,7 @@ struct FunctionManager::Fn {
   // Its image pulled from a registry: "", Pulling, Pulled, Failed (why: pull_message).
   std::string pull_state, pull_message;
   bool start_pull = false;  // Reconcile starts the pull
+  Clock::time_point start_failed_at{};
 
   int Ready() const {
     int n = 0;
@@ -202,6 +203,12 @@ struct FunctionManager::Fn {
   static bool Alive(const runtime::InstanceState& st) {
     return st.phase == runtime::Phase::kReady || st.phase == runtime::Phase::kStarting ||
            (st.phase == runtime::Phase::kExited && st.restart_pending);
+  }
+  // Not started now, however urgent: a crash loop (until the Function
+  // changes), or an instance that could not start a moment ago.
+  bool Blocked(Clock::time_point now) const {
+    return state == "Failed" &&
+           (reason == "CrashLoop" || (reason == "StartFailed" && now - start_failed_at < std::chrono::seconds(1)));
   }
   int Live() const {
     int n = 0;
@@ -317,7 +324,7 @@ void FunctionManager::Worker() {
     cv_.wait_until(lk, next_tick, [&] {
       if (stopping_ || !jobs_.empty()) return true;
       for (const auto& [k, fn] : fns_) {
-        if (fn->demand_since && fn->Live() == 0) return true;
+        if (fn->demand_since && fn->Live() == 0 && !fn->Blocked(Clock::now())) return true;
       }
       return false;
     });
@@ -338,7 +345,7 @@ void FunctionManager::Worker() {
       auto it = fns_.find(k);
       if (it == fns_.end()) continue;
       Fn& fn = *it->second;
-      bool urgent = fn.demand_since && fn.Live() == 0;
+      bool urgent = fn.demand_since && fn.Live() == 0 && !fn.Blocked(now);
       if (tick || urgent) {
         lk.unlock();
         Scale(fn, now, urgent);
@@ -909,9 +916,10 @@ void FunctionManager::Scale(Fn& fn_ref, Clock::time_point now, bool urgent) {
     if (it == fns_.end() || it->second.get() != &fn_ref) return;
     Fn& fn = *it->second;
     if (!fn.runnable || (!fn.kpa && !fn.keda)) return;
-    // A crash loop stops here until the Function changes: starting more
-    // copies of a program that keeps dying only burns the machine.
-    if (fn.state == "Failed" && fn.reason == "CrashLoop") return;
+    // A crash loop stops here until the Function changes (starting more
+    // copies of a program that keeps dying only burns the machine); an
+    // instance that could not even start is tried again on a tick a second later.
+    if (fn.Blocked(now)) return;
     int desired;
     std::string reason;
     if (fn.async) {
@@ -1032,6 +1040,7 @@ void FunctionManager::StartInstance(Fn& fn_ref) {
   if (!id.ok()) {
     fn.state = "Failed";
     fn.reason = "StartFailed";
+    fn.start_failed_at = Clock::now();
     fn.message = id.status().message();
     fn.status_dirty = true;
     log::Error("instance did not start", {{"function", key}, {"error", id.status().message()}});
@@ -1064,7 +1073,8 @@ void FunctionManager::OnInstanceChange(runtime::InstanceId id, const runtime::In
     fn.message = st.reason;
     fn.instances.erase(inst);
     fn.retired.push_back(id);
-  } else if (st.phase == runtime::Phase::kReady && fn.state == "Failed" && fn.reason == "CrashLoop") {
+  } else if (st.phase == runtime::Phase::kReady && fn.state == "Failed" &&
+             (fn.reason == "CrashLoop" || fn.reason == "StartFailed")) {
     fn.state = "Running";
     fn.reason.clear();
     fn.message.clear();

@@ -171,7 +171,9 @@ int ServerMain(int argc, char** argv) {
   }
   if (!parsed->positionals.empty()) return Fail("unexpected argument \"" + parsed->positionals[0] + "\"");
   const char* env_format = std::getenv("OFN_LOG_FORMAT");
-  std::string data_dir = parsed->Get("data-dir", cli::DefaultDataDir());
+  // Absolute: paths under it reach other processes (bundles, rootfs) from other working directories.
+  std::string data_dir = std::filesystem::absolute(parsed->Get("data-dir", cli::DefaultDataDir())).lexically_normal();
+  if (data_dir.size() > 1 && data_dir.back() == '/') data_dir.pop_back();
   std::string gateway_addr = parsed->Get("gateway", "0.0.0.0:8080");
   std::string api_addr = parsed->Get("api-addr");
   std::string domain = parsed->Get("domain", "ofn.local");

@@ -1,6 +1,7 @@
 // `ofn server` end to end: apply, serve from zero, status, metrics, restart
 // after kill -9, bad manifests, the API token.
 #include <signal.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -123,6 +124,36 @@ TEST_F(Platform, ACrashLoopEndsInFailedWithTheReason) {
   std::string message = obj["status"]["serving"]["message"];
   EXPECT_NE(message.find("exit code 3"), std::string::npos) << message;
   EXPECT_NE(message.find("about to fail"), std::string::npos) << "the log's last lines: " << message;
+}
+
+// Server CPU time (user + system) in seconds, from /proc.
+double CpuSeconds(pid_t pid) {
+  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat").value_or("");
+  std::istringstream in(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; in >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::atof(field.c_str());
+    if (i == 15) break;
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+TEST_F(Platform, AnInstanceThatCannotStartIsRetriedCalmlyAndSaysWhy) {
+  std::string m = HelloManifest("unstartable");
+  m.replace(m.find("\"" OFN_HELLO "\""), std::string("\"" OFN_HELLO "\"").size(), "\"/nonexistent/program\"");
+  ASSERT_EQ(Apply(m)->status, 200);
+  // A request waits for an instance that cannot start; the server retries, without spinning.
+  std::thread caller([&] { (void)RoundTrip(gateway_port_, Get("/default/unstartable/"), After(5s)); });
+  Json obj = WaitForStatus("unstartable", [](const Json& s) { return s["serving"]["state"] == "Failed"; });
+  EXPECT_EQ(obj["status"]["serving"]["reason"], "StartFailed");
+  EXPECT_NE(obj["status"]["serving"]["message"].get<std::string>().find("/nonexistent/program"), std::string::npos)
+      << obj.dump(2);
+  double before = CpuSeconds(server_->pid());
+  std::this_thread::sleep_for(2s);  // measuring what the server does meanwhile: time is the point here
+  double used = CpuSeconds(server_->pid()) - before;
+  EXPECT_LT(used, 0.5) << "the server spun while a request waited for an instance that cannot start";
+  caller.join();
 }
 
 TEST_F(Platform, OpenFunctionsGoSampleIsAcceptedAndItsBuildSaysWhyNot) {
