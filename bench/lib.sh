@@ -18,3 +18,22 @@ wait_port() {
   echo "bench: nothing listens on port $1" >&2
   return 1
 }
+
+# Starts `ofn server` ($OFN_BIN) on core $SERVER_CPU, its data in $work/data,
+# the API on TCP too; extra flags are passed on. Sets gw, api and token.
+start_ofn_server() {
+  gw=$(free_port); api=$(free_port)
+  taskset -c "$SERVER_CPU" "$OFN_BIN" server --data-dir "$work/data" --gateway "127.0.0.1:$gw" \
+    --api-addr "127.0.0.1:$api" --log-level warn "$@" &
+  pids+=($!)
+  wait_port "$api"; wait_port "$gw"
+  token=$(cat "$work/data/token")
+}
+
+# The head of a benchmark's output: $1 its title, $2 how it was run.
+print_header() {
+  echo "# $1"
+  echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+  echo "command:  $2"
+  echo "machine:  $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r)"
+}

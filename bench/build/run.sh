@@ -40,17 +40,10 @@ ofn() { taskset -c "$CLIENT_CPU" "$OFN_BIN" --data-dir "$work/data" "$@"; }
 cmake --install "$BUILD_DIR" --prefix "$work/sdk" >/dev/null
 cp -r examples/hello "$work/src"
 
-gw=$(free_port); api=$(free_port)
-taskset -c "$SERVER_CPU" "$OFN_BIN" server --data-dir "$work/data" --gateway "127.0.0.1:$gw" \
-  --api-addr "127.0.0.1:$api" --sdk-prefix "$work/sdk" --log-level warn &
-pids+=($!)
-wait_port "$api"; wait_port "$gw"
-token=$(cat "$work/data/token")
+start_ofn_server --sdk-prefix "$work/sdk"
 
-echo "# Ofn build and container benchmark"
-echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "command:  bench/build/run.sh (REBUILDS=$REBUILDS COLD_ROUNDS=$ROUNDS PUSH_ROUNDS=$PUSHES)"
-echo "machine:  $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r)"
+print_header "Ofn build and container benchmark" \
+  "bench/build/run.sh (REBUILDS=$REBUILDS COLD_ROUNDS=$ROUNDS PUSH_ROUNDS=$PUSHES)"
 echo "tools:    $(crun --version | head -1), $(skopeo --version), docker-registry $(docker-registry --version 2>/dev/null | awk '{print $NF}')"
 echo
 

@@ -22,17 +22,10 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 
 source bench/lib.sh
 
-gw=$(free_port); api=$(free_port); direct=$(free_port); proxy=$(free_port)
-taskset -c "$SERVER_CPU" "$OFN_BIN" server --data-dir "$work/data" --gateway "127.0.0.1:$gw" \
-  --api-addr "127.0.0.1:$api" --log-level warn &
-pids+=($!)
-wait_port "$api"; wait_port "$gw"
-token=$(cat "$work/data/token")
+direct=$(free_port); proxy=$(free_port)
+start_ofn_server
 
-echo "# Ofn platform benchmark"
-echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "command:  bench/platform/run.sh (COLD_ROUNDS=$ROUNDS DURATION=$DURATION)"
-echo "machine:  $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r)"
+print_header "Ofn platform benchmark" "bench/platform/run.sh (COLD_ROUNDS=$ROUNDS DURATION=$DURATION)"
 echo
 taskset -c "$CLIENT_CPU" "$COLDSTART" "$api" "$token" "$gw" "$HELLO" "$ROUNDS"
 

@@ -225,15 +225,7 @@ Status BuildController::Start(const std::string& key, int64_t generation, const 
   job->generation = generation;
   job->request = std::move(*request);
   job->image_credentials = fn.image_credentials;
-  {
-    std::lock_guard lk(mu_);
-    if (stopping_) return Status::Unavailable("the server is stopping");
-    if (auto it = current_.find(key); it != current_.end()) it->second->cancel.Cancel();
-    current_[key] = job;
-    queue_.push_back(job);
-  }
-  cv_.notify_one();
-  return Status::Ok();
+  return Enqueue(std::move(job));
 }
 
 Status BuildController::StartPull(const std::string& key, int64_t generation, const std::string& image,
@@ -245,12 +237,16 @@ Status BuildController::StartPull(const std::string& key, int64_t generation, co
   job->pull = true;
   job->request.image = image;
   job->image_credentials = image_credentials;
+  return Enqueue(std::move(job));
+}
+
+Status BuildController::Enqueue(std::shared_ptr<Job> job) {
   {
     std::lock_guard lk(mu_);
     if (stopping_) return Status::Unavailable("the server is stopping");
-    if (auto it = current_.find(key); it != current_.end()) it->second->cancel.Cancel();
-    current_[key] = job;
-    queue_.push_back(job);
+    if (auto it = current_.find(job->key); it != current_.end()) it->second->cancel.Cancel();
+    current_[job->key] = job;
+    queue_.push_back(std::move(job));
   }
   cv_.notify_one();
   return Status::Ok();

@@ -121,6 +121,8 @@ class BuildController {
  private:
   struct Job;
   BuildController(BuildControllerOptions options, DoneFn done, std::unique_ptr<build::OciLayout> layout);
+  // Queues the job, cancelling the one its key may have; the one place jobs enter.
+  Status Enqueue(std::shared_ptr<Job> job);
   void Worker();
   void Run(Job& job);
   // Pushes the built image to the registry spec.image names, with the
