@@ -85,6 +85,49 @@ const std::vector<std::string>& ComponentFields() {
   return fields;
 }
 
+// events.openfunction.io: the events engine (src/events). Kafka's
+// scaleOption is KEDA's business on Kubernetes; the sources run in-process
+// here. TLS material (mqtt caCert, ...) is handed to the component, which
+// refuses it (no broker TLS yet).
+const std::vector<std::string>& EventSourceFields() {
+  static const std::vector<std::string> fields = WithMetadata({
+      "spec.eventBus",
+      "spec.sink",
+      "spec.kafka.*.brokers",
+      "spec.kafka.*.topic",
+      "spec.kafka.*.authRequired",
+      "spec.kafka.*.saslUsername",
+      "spec.kafka.*.saslPassword",
+      "spec.kafka.*.maxMessageBytes",
+      "spec.cron",
+      "spec.redis",
+      "spec.mqtt",
+      "spec.nats",
+      "spec.webhook",
+  });
+  return fields;
+}
+
+const std::vector<std::string>& EventBusFields() {
+  static const std::vector<std::string> fields = WithMetadata({
+      "spec.natsStreaming.natsURL",
+      "spec.natsStreaming.deliverAll",
+      "spec.natsStreaming.deliverNew",
+      "spec.natsStreaming.ackWaitTime",
+      "spec.pubsub",
+  });
+  return fields;
+}
+
+const std::vector<std::string>& TriggerFields() {
+  static const std::vector<std::string> fields = WithMetadata({
+      "spec.eventBus",
+      "spec.inputs",
+      "spec.subscribers",
+  });
+  return fields;
+}
+
 // One step of a pattern.
 struct Step {
   enum class Kind { kField, kAnyKey, kAnyItem, kItemNamed } kind;
@@ -146,6 +189,10 @@ const Trie& TrieFor(std::string_view group, std::string_view kind) {
     auto* m = new std::map<std::pair<std::string, std::string>, std::unique_ptr<Trie>>();
     for (auto [g, k] : {std::pair{"core.openfunction.io", "Function"},
                         std::pair{"networking.openfunction.io", "Gateway"}, std::pair{"dapr.io", "Component"},
+                        std::pair{"events.openfunction.io", "EventSource"},
+                        std::pair{"events.openfunction.io", "EventBus"},
+                        std::pair{"events.openfunction.io", "ClusterEventBus"},
+                        std::pair{"events.openfunction.io", "Trigger"},
                         std::pair{"", ""}}) {
       (*m)[{g, k}] = BuildTrie(ActedOnPatterns(g, k));
     }
@@ -212,6 +259,11 @@ const std::vector<std::string>& ActedOnPatterns(std::string_view group, std::str
   if (group == "core.openfunction.io" && kind == "Function") return FunctionFields();
   if (group == "networking.openfunction.io" && kind == "Gateway") return GatewayFields();
   if (group == "dapr.io" && kind == "Component") return ComponentFields();
+  if (group == "events.openfunction.io") {
+    if (kind == "EventSource") return EventSourceFields();
+    if (kind == "EventBus" || kind == "ClusterEventBus") return EventBusFields();
+    if (kind == "Trigger") return TriggerFields();
+  }
   return kMetadata;
 }
 

@@ -57,6 +57,17 @@ Resource LoadResource(Document doc) {
     } else if (doc.kind == "Gateway" && doc.group() == "networking.openfunction.io") {
       Gateway gw = DecodeGateway(doc, &r.errors);
       if (r.ok()) r.gateway = std::move(gw);
+    } else if (doc.group() == "events.openfunction.io") {
+      if (doc.kind == "EventSource") {
+        EventSource es = DecodeEventSource(doc, &r.errors);
+        if (r.ok()) r.event_source = std::move(es);
+      } else if (doc.kind == "EventBus" || doc.kind == "ClusterEventBus") {
+        EventBus bus = DecodeEventBus(doc, &r.errors);
+        if (r.ok()) r.event_bus = std::move(bus);
+      } else if (doc.kind == "Trigger") {
+        Trigger t = DecodeTrigger(doc, &r.errors);
+        if (r.ok()) r.trigger = std::move(t);
+      }
     }
   }
   SortByLine(&r.errors);

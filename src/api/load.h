@@ -2,7 +2,7 @@
 //
 // For each document: validate it (validate.h); convert a v1beta1 Function to
 // v1beta2 and validate that too (convert.h); then decode the typed view
-// (function.h, gateway.h) with its semantic checks. What `ofn apply` and the
+// (function.h, gateway.h, events.h) with its semantic checks. What `ofn apply` and the
 // API call; everything a user should see is in errors (the resource is
 // rejected) and ignored (accepted, with notes). Pure; thread-safe.
 #pragma once
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "api/diagnostic.h"
+#include "api/events.h"
 #include "api/function.h"
 #include "api/gateway.h"
 #include "api/manifest.h"
@@ -28,6 +29,9 @@ struct Resource {
   bool supported = false;            // false: not a kind Ofn handles (see ignored)
   std::optional<Function> function;  // Functions without errors
   std::optional<Gateway> gateway;    // Gateways without errors
+  std::optional<EventSource> event_source;  // the events kinds, without errors
+  std::optional<EventBus> event_bus;        // EventBus or ClusterEventBus
+  std::optional<Trigger> trigger;
 
   bool ok() const { return errors.empty(); }
 };

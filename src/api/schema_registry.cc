@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "api/embedded_crd_schemas.h"
+#include "api/ofn_extensions.h"
 #include "api/schema.h"
 
 namespace ofn::api {
@@ -44,6 +45,10 @@ const Registry& Get() {
         info.versions.push_back(version);
         auto entry = std::make_unique<VersionEntry>();
         entry->schema = schema;
+        for (const SchemaExtension& x : OfnSchemaExtensions()) {
+          if (x.group != info.group || x.kind != info.kind) continue;
+          entry->schema["properties"]["spec"]["properties"][std::string(x.field)] = nlohmann::json::parse(x.schema);
+        }
         r->versions.emplace(std::make_tuple(info.group, info.kind, version), std::move(entry));
       }
       r->kinds.push_back(std::move(info));

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "api/acted_on.h"
+#include "api/ofn_extensions.h"
 #include "api/schema.h"
 #include "api/schema_registry.h"
 
@@ -213,6 +214,13 @@ ValidationReport Validate(const Document& doc) {
     d.message = kIgnoredUnknown;
     skip.push_back(d.pointer);
     report.ignored.push_back(std::move(d));
+  }
+  for (const SchemaExtension& x : OfnSchemaExtensions()) {
+    if (x.group != group || x.kind != doc.kind) continue;
+    const json* spec = doc.object.contains("spec") ? &doc.object["spec"] : nullptr;
+    if (spec == nullptr || !spec->is_object() || !spec->contains(x.field)) continue;
+    report.ignored.push_back(doc.At(FieldPath().Child("spec").Child(x.field),
+                                    "an Ofn extension: OpenFunction's schema has no such field (it would prune it)"));
   }
   if (auto st = doc.object.find("status"); st != doc.object.end() && !st->is_null()) {
     report.ignored.push_back(doc.At(FieldPath().Child("status"), "ignored: status is written by Ofn"));

@@ -308,7 +308,8 @@ void Deliverer::Call(std::vector<Pending> batch, Target& target, bool bulk_slot,
     req.body = BulkBody(NewUuid(), first.message.topic,
                         pubsub != first.message.metadata.end() ? pubsub->second : "", entries);
   } else {
-    req.headers.emplace_back("Content-Type", first.kind == EventKind::kPubSub ? "application/cloudevents+json"
+    req.headers.emplace_back("Content-Type", !first.content_type.empty()     ? first.content_type
+                                             : first.kind == EventKind::kPubSub ? "application/cloudevents+json"
                                                                               : "application/json");
     for (const auto& [k, v] : first.message.metadata) {
       // Broker metadata comes from whoever published: what cannot be a header is left out.
@@ -324,7 +325,7 @@ void Deliverer::Call(std::vector<Pending> batch, Target& target, bool bulk_slot,
   lk.lock();
   --target.in_flight;
   if (bulk_slot) --target.bulk_calls;
-  if (!resp.ok() && resp.status().code() == StatusCode::kUnavailable) {
+  if (!resp.ok() && resp.status().code() == StatusCode::kUnavailable && !options_.unreachable_is_failure) {
     // Not reached (refused, reset, gone): not an attempt. Back to the
     // front, in order, after a short pause. A timeout or a malformed answer is one.
     ++stats_.unreachable;
@@ -391,7 +392,7 @@ void Deliverer::Finish(Pending p, Verdict verdict, std::string reason) {
   }
   // Given up on: dropped by the app, or out of attempts.
   if (p.event.dead_letter) {
-    Status s = p.event.dead_letter(p.event.message);
+    Status s = p.event.dead_letter(p.event.message, "after " + std::to_string(p.failures + 1) + " attempt(s): " + reason);
     if (s.ok()) {
       count(&DeliveryStats::dead_lettered);
       p.event.ack(Outcome::kSuccess);

@@ -70,9 +70,13 @@ struct Event {
   // How long a bulk call may wait to fill up (the app's maxAwaitDurationMs);
   // only used while other calls are in flight.
   std::chrono::milliseconds bulk_await{0};
+  // The request's Content-Type; empty: by kind (application/json for
+  // bindings, application/cloudevents+json for pub/sub).
+  std::string content_type;
   Ack ack;
-  // Publishes the message to the dead-letter topic; null when there is none.
-  std::function<Status(const Message&)> dead_letter;
+  // Publishes the message to the dead-letter topic (or sink), with why it
+  // was given up on; null when there is none.
+  std::function<Status(const Message&, const std::string& reason)> dead_letter;
 };
 
 struct Endpoint {
@@ -105,6 +109,9 @@ class Deliverer {
     // fills in what is known only once instances run (the pub/sub route, the
     // dead-letter topic); the other events of a bulk call share it.
     std::function<void(Event&)> prepare;
+    // A call that got no answer counts as a failed attempt. For sinks the
+    // platform does not run (a URL): no instance is coming to take over.
+    bool unreachable_is_failure = false;
   };
 
   explicit Deliverer(Options options);

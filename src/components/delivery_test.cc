@@ -128,7 +128,7 @@ TEST(DelivererTest, RetriesWithBackoffThenDeadLetters) {
                .clock = &clock});
   d.SetEndpoints({At(app)});
   Event e = PubSubEvent("poison", acks.Make());
-  e.dead_letter = [&](const Message& m) {
+  e.dead_letter = [&](const Message& m, const std::string&) {
     std::lock_guard lk(mu);
     dead.push_back(m.data);
     return Status::Ok();
@@ -172,7 +172,7 @@ TEST(DelivererTest, FailedDeadLetterPublishLeavesTheEventWithTheBroker) {
   Deliverer d({.name = "default/f"});
   d.SetEndpoints({At(app)});
   Event e = PubSubEvent("x", acks.Make());
-  e.dead_letter = [](const Message&) { return Status::Unavailable("broker down"); };
+  e.dead_letter = [](const Message&, const std::string&) { return Status::Unavailable("broker down"); };
   d.Submit(std::move(e));
   ASSERT_TRUE(acks.WaitFor(1));
   EXPECT_EQ(acks.outcomes()[0], Outcome::kRetry);
@@ -406,7 +406,7 @@ TEST(DelivererTest, BulkCallsCarryRawBytesAndDropWhatIsNotACloudEvent) {
   d.Submit(std::move(raw));
   Event broken = BulkEvent("x", acks.Make());
   broken.message.data = R"({"id":"e3"} trailing)";
-  broken.dead_letter = [&dead](const Message& m) {
+  broken.dead_letter = [&dead](const Message& m, const std::string&) {
     dead.push_back(m.data);
     return Status::Ok();
   };

@@ -8,6 +8,7 @@
 
 #include "common/go_bool.h"
 #include "common/log.h"
+#include "components/sqlite_pubsub.h"
 #include "common/uuid.h"
 
 namespace ofn::components {
@@ -179,7 +180,7 @@ Result<std::string> ComponentHost::ApplyFunction(FunctionComponents function) {
         if (live != f->components.end() && live->second->component.pubsub) {
           auto pubsub = live->second->component.pubsub;
           std::string topic = it->second.dead_letter_topic;
-          e.dead_letter = [pubsub, topic](const Message& m) {
+          e.dead_letter = [pubsub, topic](const Message& m, const std::string&) {
             return pubsub->Publish(PublishRequest{topic, m.data, m.metadata});
           };
         }
@@ -215,6 +216,13 @@ Result<std::shared_ptr<ComponentHost::Live>> ComponentHost::Instantiate(const st
   auto spec = ParseComponentSpec(spec_json, name, ns, app_id);
   if (!spec.ok()) return spec.status();
   spec->data_dir = options_.data_dir + "/components/" + ns + "/" + name;
+  if (auto bus = spec->metadata.Get("eventBus"); bus && spec->type == kEmbeddedPubSubType) {
+    // The embedded bus of an EventBus: a function reads what triggers republish there.
+    if (!options_.event_bus_dir) return Status::FailedPrecondition(spec->Describe() + ": metadata eventBus: no events engine");
+    auto dir = options_.event_bus_dir(ns, std::string(*bus));
+    if (!dir.ok()) return Status(dir.status().code(), spec->Describe() + ": metadata eventBus: " + dir.status().message());
+    spec->data_dir = *dir;
+  }
   std::error_code ec;
   std::filesystem::create_directories(spec->data_dir, ec);
   auto made = options_.registry->Create(*spec);
@@ -350,7 +358,7 @@ void ComponentHost::Rebuild(Function& fn) {
             e.message = std::move(m);
             e.ack = std::move(ack);
             if (!dlq.empty()) {
-              e.dead_letter = [pubsub, dlq](const Message& msg) {
+              e.dead_letter = [pubsub, dlq](const Message& msg, const std::string&) {
                 return pubsub->Publish(PublishRequest{dlq, msg.data, msg.metadata});
               };
             }

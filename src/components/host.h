@@ -74,6 +74,10 @@ class ComponentHost {
     // be slow to answer; the scaler reads the last values). 0: only when
     // RefreshBacklogs() is called.
     std::chrono::milliseconds backlog_interval{1000};
+    // Where the embedded bus of EventBus `bus` (as seen from namespace ns)
+    // keeps its data: a pubsub.ofn component with metadata `eventBus: NAME`
+    // shares it. Null: such components are refused.
+    std::function<Result<std::string>(const std::string& ns, const std::string& bus)> event_bus_dir;
   };
 
   explicit ComponentHost(Options options);

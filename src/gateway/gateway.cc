@@ -5,6 +5,7 @@
 #include <future>
 #include <limits>
 
+#include "common/encoding.h"
 #include "common/log.h"
 
 namespace ofn::gateway {
@@ -65,6 +66,8 @@ struct Gateway::State {
   std::unordered_map<std::string, std::shared_ptr<Fn>> fns;
   std::unordered_map<std::string, std::string> hosts;            // host -> key
   std::vector<std::pair<std::string, std::string>> prefixes;     // (prefix, key), longest first
+  std::string local_prefix;  // with its trailing '/'
+  LocalHandler local;
   // Shared with Stats().
   mutable std::mutex counters_mu;
   std::unordered_map<std::string, std::shared_ptr<Counters>> counters;
@@ -97,6 +100,22 @@ std::shared_ptr<Fn> Gateway::State::Route(const HttpRequest& req, std::string_vi
 }
 
 void Gateway::State::Handle(HttpRequest& req, net::Responder responder) {
+  if (local && req.path().starts_with(local_prefix)) {
+    LocalRequest lr;
+    lr.method = std::string(req.method());
+    lr.path = std::string(req.path().substr(local_prefix.size() - 1));
+    for (const auto& h : req.headers()) lr.headers.emplace_back(enc::ToLower(h.name), std::string(h.value));
+    lr.body = std::string(req.body());
+    auto shared = std::make_shared<net::Responder>(std::move(responder));
+    net::Reactor* loop = reactor;
+    local(std::move(lr), [shared, loop](int status, std::string body) {
+      loop->Post([shared, status, body = std::move(body)]() mutable {
+        HttpResponse resp(status, std::move(body));
+        shared->Send(std::move(resp));
+      });
+    });
+    return;
+  }
   std::string_view path;
   std::shared_ptr<Fn> fn = Route(req, &path);
   if (!fn) {
@@ -331,6 +350,17 @@ void Gateway::Upsert(RouteSpec route) {
     applied.set_value();
   });
   applied.get_future().wait();
+}
+
+void Gateway::SetLocalHandler(std::string prefix, LocalHandler handler) {
+  std::promise<void> done;
+  State* st = state_.get();
+  st->reactor->Post([st, &done, prefix = std::move(prefix), handler = std::move(handler)]() mutable {
+    st->local_prefix = prefix + "/";
+    st->local = std::move(handler);
+    done.set_value();
+  });
+  done.get_future().wait();
 }
 
 void Gateway::Remove(const std::string& key) {

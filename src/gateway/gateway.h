@@ -17,6 +17,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -65,6 +66,19 @@ class GatewayListener {
   virtual void OnConcurrency(const std::string& key, int concurrency) {}
 };
 
+// A request the gateway answers itself rather than forwarding (webhook
+// event sources): a copy, so it can travel to another thread.
+struct LocalRequest {
+  std::string method;
+  std::string path;  // after the handler's prefix
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+};
+// Answers one LocalRequest: call exactly once, from any thread.
+using LocalReply = std::function<void(int status, std::string body)>;
+// Runs on the gateway's loop thread: must hand slow work to another thread.
+using LocalHandler = std::function<void(LocalRequest request, LocalReply reply)>;
+
 class Gateway {
  public:
   struct Options {
@@ -82,6 +96,9 @@ class Gateway {
   // The function's ready instances; requests waiting for one are sent now.
   void SetEndpoints(const std::string& key, std::vector<Endpoint> ready);
   FunctionStats Stats(const std::string& key) const;
+  // Requests whose path starts with `prefix` + "/" go to `handler` instead
+  // of a function. Set before serving; the prefix must not be a function's.
+  void SetLocalHandler(std::string prefix, LocalHandler handler);
   bool Shutdown(std::chrono::milliseconds drain);
 
   struct State;

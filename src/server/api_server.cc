@@ -76,8 +76,9 @@ std::string CanonicalKind(std::string_view kind) {
   return k ? std::string(k->kind) : std::string();
 }
 
-Result<std::unique_ptr<ApiServer>> ApiServer::Start(ApiOptions options, store::Store* store, FunctionManager* manager) {
-  std::unique_ptr<ApiServer> api(new ApiServer(std::move(options), store, manager));
+Result<std::unique_ptr<ApiServer>> ApiServer::Start(ApiOptions options, store::Store* store, FunctionManager* manager,
+                                                    EventsController* events) {
+  std::unique_ptr<ApiServer> api(new ApiServer(std::move(options), store, manager, events));
   ApiServer* self = api.get();
   net::HttpServerOptions uo;
   uo.unix_path = api->options_.unix_path;
@@ -142,6 +143,8 @@ void ApiServer::Handle(HttpRequest& req, HttpResponse& resp, bool over_tcp) {
     Logs(req, resp);
   } else if (path.rfind("/v1/builds/", 0) == 0) {
     Builds(req, resp);
+  } else if (path.rfind("/v1/events/", 0) == 0) {
+    Events(req, resp);
   } else {
     Error(resp, 404, "no such API path: " + std::string(path));
   }
@@ -288,6 +291,41 @@ void ApiServer::Builds(const HttpRequest& req, HttpResponse& resp) {
   if (!s.ok()) return Error(resp, HttpStatus(s), s.message());
   JsonAnswer(resp, req.method() == "POST" ? 202 : 200,
              {{"namespace", parts[2]}, {"name", parts[3]}, {"build", req.method() == "POST" ? "started" : "cancelled"}});
+}
+
+// GET /v1/events/stats/KIND/NS/NAME: live counts of an EventSource or Trigger.
+// POST /v1/events/watches?namespace=&bus=&topic=: opens a watch of a bus topic;
+// GET /v1/events/watches/ID?wait=SECONDS reads what arrived; DELETE closes it.
+void ApiServer::Events(const HttpRequest& req, HttpResponse& resp) {
+  if (events_ == nullptr) return Error(resp, 503, "the events engine is not running");
+  auto parts = SplitPath(req.path());  // v1 events ...
+  if (parts.size() == 6 && parts[2] == "stats" && req.method() == "GET") {
+    std::string kind = CanonicalKind(parts[3]);
+    if (kind != "EventSource" && kind != "Trigger") return Error(resp, 400, "stats are kept for eventsources and triggers");
+    auto obj = store_->Get(kind, parts[4], parts[5]);
+    if (!obj.ok()) return Error(resp, HttpStatus(obj.status()), obj.status().message());
+    return JsonAnswer(resp, 200, {{"items", events_->Stats(kind, parts[4], parts[5])}});
+  }
+  if (parts.size() == 3 && parts[2] == "watches" && req.method() == "POST") {
+    auto id = events_->OpenWatch(req.query("namespace").value_or("default"), req.query("bus").value_or("default"),
+                                 req.query("topic").value_or(""));
+    if (!id.ok()) return Error(resp, HttpStatus(id.status()), id.status().message());
+    return JsonAnswer(resp, 201, {{"id", *id}});
+  }
+  if (parts.size() == 4 && parts[2] == "watches") {
+    if (req.method() == "DELETE") {
+      events_->CloseWatch(parts[3]);
+      return JsonAnswer(resp, 200, {{"closed", parts[3]}});
+    }
+    if (req.method() != "GET") return Error(resp, 405, "use GET (read) or DELETE (close)");
+    int secs = std::clamp(std::atoi(req.query("wait").value_or("10").c_str()), 0, 60);
+    auto got = events_->ReadWatch(parts[3], std::chrono::seconds(secs));
+    if (!got.ok()) return Error(resp, HttpStatus(got.status()), got.status().message());
+    Json list = Json::array();
+    for (auto& e : *got) list.push_back(std::move(e));
+    return JsonAnswer(resp, 200, {{"events", list}});
+  }
+  Error(resp, 404, "expected /v1/events/stats/KIND/NAMESPACE/NAME or /v1/events/watches[/ID]");
 }
 
 }  // namespace ofn::server

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "net/http_server.h"
+#include "server/events_controller.h"
 #include "server/manager.h"
 #include "store/store.h"
 
@@ -28,7 +29,9 @@ struct ApiOptions {
 
 class ApiServer {
  public:
-  static Result<std::unique_ptr<ApiServer>> Start(ApiOptions options, store::Store* store, FunctionManager* manager);
+  // `events` may be null (no events engine: its API answers 503).
+  static Result<std::unique_ptr<ApiServer>> Start(ApiOptions options, store::Store* store, FunctionManager* manager,
+                                                  EventsController* events = nullptr);
   ~ApiServer();
   int tcp_port() const;
   void Shutdown();
@@ -37,15 +40,18 @@ class ApiServer {
   void Handle(HttpRequest& req, HttpResponse& resp, bool over_tcp);
 
  private:
-  ApiServer(ApiOptions o, store::Store* s, FunctionManager* m) : options_(std::move(o)), store_(s), manager_(m) {}
+  ApiServer(ApiOptions o, store::Store* s, FunctionManager* m, EventsController* e)
+      : options_(std::move(o)), store_(s), manager_(m), events_(e) {}
   void Apply(const HttpRequest& req, HttpResponse& resp);
   void Objects(const HttpRequest& req, HttpResponse& resp);
   void Logs(const HttpRequest& req, HttpResponse& resp);
   void Builds(const HttpRequest& req, HttpResponse& resp);
+  void Events(const HttpRequest& req, HttpResponse& resp);
 
   ApiOptions options_;
   store::Store* store_;
   FunctionManager* manager_;
+  EventsController* events_;
   std::unique_ptr<net::HttpServer> unix_;
   std::unique_ptr<net::HttpServer> tcp_;
 };

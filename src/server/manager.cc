@@ -14,6 +14,7 @@
 #include "autoscaler/kpa_config.h"
 #include "common/duration.h"
 #include "common/log.h"
+#include "server/annotations.h"
 
 namespace ofn::server {
 namespace {
@@ -30,42 +31,10 @@ constexpr char kNetworkAnnotation[] = "ofn.io/network";
 // Dapr's own annotation for calls in flight per app instance; 1 also keeps
 // each input's events in the broker's order.
 constexpr char kMaxConcurrencyAnnotation[] = "dapr.io/app-max-concurrency";
-// Ofn's retry policy for events a function failed (see components/delivery.h).
-constexpr char kMaxAttemptsAnnotation[] = "ofn.io/max-attempts";
-constexpr char kRetryBackoffAnnotation[] = "ofn.io/retry-backoff";
-constexpr char kRetryMaxBackoffAnnotation[] = "ofn.io/retry-max-backoff";
 // Events read ahead per call an async function may have in flight: a full
 // bulk call (the C++ framework asks for up to 32 events per call).
 constexpr size_t kReadAheadPerCall = 32;
 constexpr size_t kMaxReadAhead = 4096;
-
-// The annotation as a positive integer, or `fallback` (with a problem noted).
-int PositiveAnnotation(const std::map<std::string, std::string>& a, const char* name, int fallback,
-                       std::string* problems) {
-  auto it = a.find(name);
-  if (it == a.end()) return fallback;
-  char* end = nullptr;
-  long v = std::strtol(it->second.c_str(), &end, 10);
-  if (end == it->second.c_str() || *end != '\0' || v < 1 || v > 1000000) {
-    *problems += std::string(problems->empty() ? "" : "; ") + "annotation " + name + ": \"" + it->second +
-                 "\" is not a positive integer";
-    return fallback;
-  }
-  return static_cast<int>(v);
-}
-
-std::chrono::milliseconds DurationAnnotation(const std::map<std::string, std::string>& a, const char* name,
-                                             std::chrono::milliseconds fallback, std::string* problems) {
-  auto it = a.find(name);
-  if (it == a.end()) return fallback;
-  auto d = ParseGoDuration(it->second);
-  if (!d.ok() || d->count() <= 0) {
-    *problems += std::string(problems->empty() ? "" : "; ") + "annotation " + name + ": \"" + it->second +
-                 "\" is not a positive duration";
-    return fallback;
-  }
-  return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
-}
 
 std::string Now3339() {
   auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -375,6 +344,16 @@ void FunctionManager::Worker() {
   }
 }
 
+Result<std::string> FunctionManager::FunctionUrl(const std::string& ns, const std::string& name) {
+  std::lock_guard lk(mu_);
+  auto it = fns_.find(ns + "/" + name);
+  if (it == fns_.end()) return Status::NotFound("no Function " + ns + "/" + name);
+  gateway::RouteSpec route = RouteFor(*it->second);
+  if (route.path_prefixes.empty()) return Status::FailedPrecondition("Function " + ns + "/" + name + " has no path");
+  return "http://" + options_.gateway_url_host + ":" + std::to_string(options_.gateway_port) +
+         route.path_prefixes.front() + "/";
+}
+
 gateway::RouteSpec FunctionManager::RouteFor(const Fn& fn) const {
   gateway::RouteSpec r;
   r.key = fn.key;
@@ -577,9 +556,7 @@ void FunctionManager::ApplyComponents(Fn& fn) {
   fc.max_in_flight = per_instance == 1 ? 1
                                        : std::min<size_t>(kMaxReadAhead, fc.per_instance * kReadAheadPerCall *
                                                                              std::max(1, max_replicas));
-  fc.retry.max_attempts = PositiveAnnotation(a, kMaxAttemptsAnnotation, fc.retry.max_attempts, &problems);
-  fc.retry.initial_backoff = DurationAnnotation(a, kRetryBackoffAnnotation, fc.retry.initial_backoff, &problems);
-  fc.retry.max_backoff = DurationAnnotation(a, kRetryMaxBackoffAnnotation, fc.retry.max_backoff, &problems);
+  fc.retry = RetryPolicyFrom(a, fc.retry, &problems);
   std::string key = fn.key;
   fc.on_demand = [this, key] { OnDemand(key); };
   auto token = host_->ApplyFunction(std::move(fc));

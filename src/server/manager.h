@@ -88,6 +88,9 @@ class FunctionManager : public gateway::GatewayListener {
   Status CancelBuild(const std::string& ns, const std::string& name);
   // Prometheus text for the functions' replicas and cold starts.
   std::string Metrics();
+  // The URL a Function is called at through the gateway ("http://127.0.0.1:
+  // 8080/default/hello/"), for event sinks; NotFound when there is none.
+  Result<std::string> FunctionUrl(const std::string& ns, const std::string& name);
 
   struct Fn;
 

@@ -23,6 +23,7 @@
 #include "net/http_server.h"
 #include "runtime/process_runtime.h"
 #include "server/api_server.h"
+#include "server/events_controller.h"
 #include "server/manager.h"
 #include "store/store.h"
 
@@ -225,8 +226,20 @@ int ServerMain(int argc, char** argv) {
   // Dapr's HTTP API for instances, each function seeing its own components.
   components::DaprApi dapr(components::DaprApiOptions{});
   components::Registry registry = BuiltinComponents();
-  auto host = std::make_unique<components::ComponentHost>(
-      components::ComponentHost::Options{.data_dir = data_dir, .registry = &registry, .api = &dapr});
+  // A function's pubsub.ofn component may name an EventBus (metadata eventBus) to read its embedded bus.
+  EventsController* events_controller = nullptr;  // set once it runs
+  auto bus_dir = [&events_controller, data_dir](const std::string& ns, const std::string& bus) -> Result<std::string> {
+    if (events_controller == nullptr) return Status::Unavailable("the events engine is not running yet");
+    auto b = events_controller->ResolveBus(ns, bus);
+    if (!b.ok()) return b.status();
+    if (!b->component_type.empty()) {
+      return Status::InvalidArgument("EventBus " + bus + " is carried by " + b->component_type +
+                                     ", not Ofn's embedded bus: give the function a " + b->component_type + " component");
+    }
+    return events::EmbeddedBusDir(data_dir, *b);
+  };
+  auto host = std::make_unique<components::ComponentHost>(components::ComponentHost::Options{
+      .data_dir = data_dir, .registry = &registry, .api = &dapr, .event_bus_dir = bus_dir});
   net::HttpServerOptions dapr_options;
   dapr_options.host = dapr_host;
   dapr_options.port = dapr_port;
@@ -259,8 +272,18 @@ int ServerMain(int argc, char** argv) {
   mo.gateway_url_host = gw_host == "0.0.0.0" || gw_host.empty() ? "127.0.0.1" : gw_host;
   FunctionManager manager(mo, store->get(), runtime->get(), gateway->get(), host.get());
   listener.manager = &manager;
+  // Events: sources, buses and triggers, in process; sinks that name Functions go through the gateway.
+  events::Engine engine({.registry = &registry,
+                         .data_dir = data_dir,
+                         .resolve = [&manager](const api::SinkRef& ref) { return ResolveFunctionSink(manager, ref); }});
+  EventsController events(store->get(), &engine);
+  events_controller = &events;  // functions may read an embedded bus from their first reconcile
   Status started = manager.Start();
   if (!started.ok()) return Fail(started.message());
+  if (Status s = events.Start(); !s.ok()) return Fail(s.message());
+  (*gateway)->SetLocalHandler(kWebhookPrefix, [&events](gateway::LocalRequest r, gateway::LocalReply reply) {
+    events.Webhook(std::move(r), std::move(reply));
+  });
 
   ApiOptions ao;
   ao.unix_path = data_dir + "/ofn.sock";
@@ -275,8 +298,8 @@ int ServerMain(int argc, char** argv) {
     ao.token = *token;
   }
   gateway::Gateway* gw = gateway->get();
-  ao.extra_metrics = [gw, s = store->get()]() { return GatewayMetrics(*gw, *s); };
-  auto api = ApiServer::Start(ao, store->get(), &manager);
+  ao.extra_metrics = [gw, s = store->get(), &engine]() { return GatewayMetrics(*gw, *s) + engine.Metrics(); };
+  auto api = ApiServer::Start(ao, store->get(), &manager, &events);
   if (!api.ok()) return Fail(api.status().message());
 
   log::Info("ofn server running", {{"gateway", ao.gateway_address},
@@ -287,6 +310,9 @@ int ServerMain(int argc, char** argv) {
   int sig = signals.Wait();
   log::Info("shutting down", {{"signal", StopSignals::Name(sig)}});
   (*api)->Shutdown();
+  // Events stop before the gateway: deliveries in flight finish, the rest stays with the bus.
+  events.Stop();
+  engine.Stop();
   (*gateway)->Shutdown(std::chrono::seconds(10));
   manager.Stop();
   host.reset();  // consumers stop; events not yet handled stay with their brokers
