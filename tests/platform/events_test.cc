@@ -1,0 +1,370 @@
+// Events end to end: EventSources, EventBuses and Triggers applied to a real
+// `ofn server`, events from webhooks (through the gateway) and real brokers
+// (redis-server, nats-server -js), delivered to Functions and plain HTTP
+// sinks; faults: failing sinks, a killed server, a restarted bus.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "platform/server_fixture.h"
+#include "support/brokers.h"
+#include "support/scripted_http_server.h"
+
+namespace ofn::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using Json = nlohmann::json;
+
+ScriptedHttpServer::Reply Answer(int code) {
+  return {.raw = "HTTP/1.1 " + std::to_string(code) + " X\r\nContent-Length: 0\r\n\r\n"};
+}
+
+bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds within = 20s) {
+  for (auto d = After(within); std::chrono::steady_clock::now() < d;) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return cond();
+}
+
+class Events : public ServerTest {
+ protected:
+  void SetUp() override {
+    extra_args_ = {"--local-images", OFN_ASYNC_EXAMPLES};
+    ServerTest::SetUp();
+  }
+
+  void ApplyOk(const std::string& manifest) {
+    auto r = Apply(manifest);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->status, 200) << r->body;
+  }
+
+  // POSTs to a webhook event source through the gateway.
+  int Webhook(const std::string& source, const std::string& event, const std::string& body,
+              const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    RawRequest r = Post("/_eventsources/default/" + source + "/" + event, body, "application/json");
+    for (const auto& [k, v] : headers) r.Header(k, v);
+    auto resp = RoundTrip(gateway_port_, r, After(10s));
+    return resp.ok() ? resp->status : -1;
+  }
+
+  Json Object(const std::string& kind, const std::string& name) {
+    auto r = Api("GET", "/v1/objects/" + kind + "/default/" + name);
+    return r.ok() && r->status == 200 ? Json::parse(r->body) : Json();
+  }
+
+  // Waits until the object's first condition is `type` (Ready or Error).
+  Json WaitForCondition(const std::string& kind, const std::string& name, const std::string& type) {
+    Json last;
+    bool ok = WaitFor([&] {
+      last = Object(kind, name);
+      const Json* c = last.is_object() ? &last["status"]["conditions"] : nullptr;
+      return c && c->is_array() && !c->empty() && (*c)[0].value("type", "") == type;
+    });
+    EXPECT_TRUE(ok) << kind << " " << name << " never " << type << ": " << last.dump() << "\n" << server_->Output();
+    return last;
+  }
+
+  Json Stats(const std::string& kind, const std::string& name) {
+    auto r = Api("GET", "/v1/events/stats/" + kind + "/default/" + name);
+    return r.ok() && r->status == 200 ? Json::parse(r->body)["items"] : Json::array();
+  }
+
+  std::vector<std::string> Lines(const std::string& file) {
+    std::vector<std::string> lines;
+    std::ifstream in(file);
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    return lines;
+  }
+
+  // The example subscriber as a Function: a sync one (no triggers), or an
+  // async one reading `topic` of the default EventBus's embedded bus.
+  static std::string Recorder(const std::string& name, const std::string& file, const std::string& topic = "",
+                              const std::string& fail_on = "") {
+    std::string m = "apiVersion: core.openfunction.io/v1beta2\nkind: Function\nmetadata:\n  name: " + name +
+                    "\nspec:\n  version: v1.0.0\n  image: ofn/autoscaling-subscriber:v1\n  serving:\n"
+                    "    params:\n      OFN_EXAMPLE_EVENTS_FILE: " + file + "\n";
+    if (!fail_on.empty()) m += "      EXAMPLE_FAIL_ON: " + fail_on + "\n";
+    if (!topic.empty()) {
+      m += "    triggers:\n      dapr:\n        - name: bus\n          type: pubsub.ofn\n          topic: " + topic +
+           "\n    pubsub:\n      bus:\n        type: pubsub.ofn\n        version: v1\n        metadata:\n"
+           "          - name: eventBus\n            value: default\n";
+    }
+    m += "    template:\n      containers:\n        - name: function\n";
+    return m;
+  }
+};
+
+constexpr char kWebhookSource[] = R"(apiVersion: events.openfunction.io/v1alpha1
+kind: EventSource
+metadata:
+  name: shop
+spec:
+  eventBus: default
+  webhook:
+    orders: {}
+)";
+
+TEST_F(Events, AWebhookEventReachesASyncFunctionAndAnAsyncOneThroughATrigger) {
+  const std::string sync_file = dir_.Sub("sync.txt"), async_file = dir_.Sub("async.txt");
+  ApplyOk(Recorder("big-orders", sync_file));
+  ApplyOk(Recorder("audit", async_file, "orders-audit"));
+  ApplyOk(kWebhookSource);
+  ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
+kind: Trigger
+metadata:
+  name: orders
+spec:
+  eventBus: default
+  inputs:
+    order: {eventSource: shop, event: orders}
+  subscribers:
+  - condition: order && data.total >= 100
+    sink:
+      ref: {apiVersion: core.openfunction.io/v1beta2, kind: Function, name: big-orders}
+  - condition: order
+    topic: orders-audit
+)");
+  WaitForCondition("eventsource", "shop", "Ready");
+  Json t = WaitForCondition("trigger", "orders", "Ready");
+  EXPECT_EQ(t["status"]["topics"], Json::array({"default-shop-orders"}));
+  for (int total : {20, 150, 99, 100}) {
+    ASSERT_EQ(Webhook("shop", "orders", "{\"total\":" + std::to_string(total) + "}"), 202);
+  }
+  ASSERT_TRUE(WaitFor([&] { return Lines(sync_file).size() == 2 && Lines(async_file).size() == 4; }))
+      << Lines(sync_file).size() << " sync, " << Lines(async_file).size() << " async\n" << server_->Output();
+  std::set<std::string> big;
+  for (const auto& l : Lines(sync_file)) big.insert(l.substr(l.find(": ") + 2));
+  EXPECT_EQ(big, (std::set<std::string>{"{\"total\":150}", "{\"total\":100}"}));
+  Json stats = Stats("trigger", "orders");
+  ASSERT_EQ(stats.size(), 2u);
+  EXPECT_EQ(stats[0]["delivered"], 2);
+  EXPECT_EQ(stats[0]["filtered"], 2);
+  EXPECT_EQ(stats[1]["published"], 4);
+  auto metrics = Api("GET", "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("ofn_trigger_events_total{namespace=\"default\",trigger=\"orders\",subscriber=\"0\","
+                               "outcome=\"delivered\"} 2"),
+            std::string::npos);
+}
+
+TEST_F(Events, AFailingSinkIsRetriedThenDeadLetteredAndEveryEventIsAccountedFor) {
+  const std::string sink_file = dir_.Sub("sink.txt"), dead_file = dir_.Sub("dead.txt");
+  ApplyOk(Recorder("picky", sink_file, "", "refuse"));
+  ApplyOk(Recorder("dead-letters", dead_file, "orders-dead"));
+  ApplyOk(kWebhookSource);
+  ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
+kind: Trigger
+metadata:
+  name: orders
+  annotations:
+    ofn.io/max-attempts: "3"
+    ofn.io/retry-backoff: 20ms
+spec:
+  eventBus: default
+  inputs:
+    order: {eventSource: shop, event: orders}
+  subscribers:
+  - condition: order
+    sink:
+      ref: {apiVersion: core.openfunction.io/v1beta2, kind: Function, name: picky}
+    deadLetterTopic: orders-dead
+)");
+  WaitForCondition("trigger", "orders", "Ready");
+  const int kEvents = 30;
+  for (int i = 0; i < kEvents; ++i) {
+    ASSERT_EQ(Webhook("shop", "orders", i % 5 == 0 ? "\"refuse " + std::to_string(i) + "\"" : std::to_string(i)), 202);
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    Json s = Stats("trigger", "orders");
+    return !s.empty() && s[0]["delivered"].get<int>() + s[0]["deadLettered"].get<int>() == kEvents;
+  })) << Stats("trigger", "orders").dump() << "\n" << server_->Output();
+  Json s = Stats("trigger", "orders")[0];
+  EXPECT_EQ(s["delivered"], kEvents - kEvents / 5);
+  EXPECT_EQ(s["deadLettered"], kEvents / 5);
+  EXPECT_EQ(s["dropped"], 0);
+  ASSERT_TRUE(WaitFor([&] { return Lines(dead_file).size() == kEvents / 5; })) << Lines(dead_file).size();
+  // The dead letters went through the async function: the reason travels with each.
+  EXPECT_TRUE(WaitFor([&] { return Lines(sink_file).size() == kEvents - kEvents / 5; }));
+}
+
+TEST_F(Events, AKilledServerLosesNothingTheBusAccepted) {
+  std::atomic<bool> up{false};
+  std::mutex mu;
+  std::set<std::string> got;
+  ScriptedHttpServer sink([&](const ScriptedHttpServer::Request& r, size_t) {
+    if (!up) return Answer(503);
+    std::lock_guard lk(mu);
+    got.insert(r.body);
+    return Answer(200);
+  });
+  ApplyOk(kWebhookSource);
+  ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
+kind: Trigger
+metadata:
+  name: orders
+  annotations:
+    ofn.io/max-attempts: "1000"
+    ofn.io/retry-backoff: 50ms
+    ofn.io/retry-max-backoff: 200ms
+spec:
+  eventBus: default
+  inputs:
+    order: {eventSource: shop, event: orders}
+  subscribers:
+  - condition: order
+    sink: {uri: ")" + sink.url("/in") + R"("}
+)");
+  WaitForCondition("trigger", "orders", "Ready");
+  for (int i = 0; i < 25; ++i) ASSERT_EQ(Webhook("shop", "orders", std::to_string(i)), 202);
+  ASSERT_TRUE(WaitFor([&] {
+    Json s = Stats("trigger", "orders");
+    return !s.empty() && s[0]["retried"].get<int>() > 25;
+  }));
+  ASSERT_TRUE(server_->Signal(SIGKILL).ok());
+  server_->Wait(After(10s));
+  up = true;
+  StartServer();
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lk(mu);
+    return got.size() == 25;
+  })) << got.size() << "\n" << server_->Output();
+}
+
+TEST_F(Events, OpenFunctionsNatsEventBusAndARedisSourceWithARestartedBus) {
+  auto nats = StartNats(dir_.Sub("nats"));
+  ASSERT_TRUE(nats.ok()) << nats.status().ToString();
+  auto redis = StartRedis(dir_.Sub("redis"));
+  ASSERT_TRUE(redis.ok()) << redis.status().ToString();
+  std::mutex mu;
+  std::vector<std::string> got;
+  ScriptedHttpServer sink([&](const ScriptedHttpServer::Request& r, size_t) {
+    std::lock_guard lk(mu);
+    got.push_back(r.body);
+    return Answer(200);
+  });
+  // OpenFunction's EventBus sample with only the address changed.
+  ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
+kind: EventBus
+metadata:
+  name: default
+spec:
+  natsStreaming:
+    natsURL: ")" + nats->url + R"("
+    natsStreamingClusterID: "stan"
+    subscriptionType: queue
+    durableSubscriptionName: "ImDurable"
+)");
+  ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
+kind: EventSource
+metadata:
+  name: my-eventsource
+spec:
+  eventBus: "default"
+  redis:
+    sample-three:
+      redisHost: ")" + redis->address + R"("
+      redisPassword: ""
+)");
+  ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
+kind: Trigger
+metadata:
+  name: my-trigger
+spec:
+  eventBus: "default"
+  inputs:
+    inputDemo:
+      eventSource: "my-eventsource"
+      event: "sample-three"
+  subscribers:
+  - condition: inputDemo
+    sink:
+      uri: ")" + sink.url() + R"("
+)");
+  Json es = WaitForCondition("eventsource", "my-eventsource", "Ready");
+  EXPECT_NE(es["status"]["conditions"][0]["message"].get<std::string>().find("JetStream"), std::string::npos);
+  WaitForCondition("trigger", "my-trigger", "Ready");
+  auto xadd = [&](int i) {
+    auto cli = Process::Start({.argv = {"/usr/bin/redis-cli", "-p", std::to_string(redis->port), "XADD",
+                                        "sample-three", "*", "data", "{\"n\":" + std::to_string(i) + "}"}});
+    ASSERT_TRUE(cli.ok());
+    auto st = (*cli)->Wait(After(10s));
+    ASSERT_TRUE(st && st->exited && st->code == 0) << (*cli)->Output();
+  };
+  for (int i = 0; i < 10; ++i) xadd(i);
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lk(mu);
+    return got.size() == 10;
+  })) << server_->Output();
+  // The bus goes away and comes back with its store: events in between wait at the source.
+  nats->Kill();
+  for (int i = 10; i < 15; ++i) xadd(i);
+  auto again = StartNats(nats->dir, nats->port);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lk(mu);
+    return got.size() >= 15;
+  }, 40s)) << server_->Output();
+  std::set<std::string> distinct;
+  {
+    std::lock_guard lk(mu);
+    distinct.insert(got.begin(), got.end());
+  }
+  EXPECT_EQ(distinct.size(), 15u);
+}
+
+TEST_F(Events, MalformedEventsResourcesAreRejectedWithFieldLineAndColumn) {
+  auto r = Apply(R"(apiVersion: events.openfunction.io/v1alpha1
+kind: Trigger
+metadata:
+  name: broken
+spec:
+  eventBus: default
+  inputs:
+    a: {eventSource: s, event: e}
+  subscribers:
+  - condition: a && (data.level == "error"
+    topic: out
+)");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("test.yaml:10: spec.subscribers[0].condition: column"), std::string::npos) << r->body;
+  // A webhook that is not there, and a bad signature, are clear answers; the server keeps serving.
+  ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
+kind: EventSource
+metadata:
+  name: gh
+spec:
+  eventBus: default
+  webhook:
+    push:
+      secret: "It's a Secret to Everybody"
+)");
+  WaitForCondition("eventsource", "gh", "Ready");
+  EXPECT_EQ(Webhook("gh", "nope", "{}"), 404);
+  EXPECT_EQ(Webhook("gh", "push", "Hello, World!", {{"X-Hub-Signature-256", "sha256=00"}}), 401);
+  EXPECT_EQ(Webhook("gh", "push", "Hello, World!",
+                    {{"X-Hub-Signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"}}),
+            202);
+  // An EventSource on a bus that does not exist says so in status.
+  ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
+kind: EventSource
+metadata:
+  name: lost
+spec:
+  eventBus: nowhere
+  webhook:
+    x: {}
+)");
+  Json lost = WaitForCondition("eventsource", "lost", "Error");
+  EXPECT_EQ(lost["status"]["conditions"][0]["reason"], "ErrorToFindExistEventBus");
+}
+
+}  // namespace
+}  // namespace ofn::testing
