@@ -221,6 +221,46 @@ TEST_F(EngineTest, RetriedThenDeadLetteredWithTheReasonAndCountsAddUp) {
   }
 }
 
+// The sink is unreachable for a minute (connection refused): events are
+// retried and delivered when it is back, or dead-lettered once the attempts
+// run out; each event is counted exactly once either way.
+TEST_F(EngineTest, ASinkDownForAMinute) {
+  const int port = testing::FreePort();
+  ScriptedHttpServer dead_sink([](const auto&, size_t) { return Answer(202); });
+  ApplyWebhookSource();
+  DeliveryKnobs patient;  // 100 ms doubling to 10 s, 15 attempts: about 80 s
+  patient.retry = {.max_attempts = 15, .initial_backoff = 100ms, .max_backoff = 10s};
+  ApplyTrigger("  - condition: hook\n    sink: {uri: \"http://127.0.0.1:" + std::to_string(port) +
+                   "/\"}\n    deadLetterSink: {uri: \"" + dead_sink.url() + "\"}\n",
+               patient);
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(Post("hook", std::to_string(i)), 202);
+  // A minute of fake time passes with nobody listening.
+  for (int s = 0; s < 60; ++s) {
+    clock_.Advance(1s);
+    engine_->Wake();
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_TRUE(WaitFor([&] { return Stats(0).retried >= 10 * 8; })) << Stats(0).retried;
+  EXPECT_EQ(Stats(0).dead_lettered, 0u);
+  ScriptedHttpServer back([](const auto&, size_t) { return Answer(200); }, port);
+  ASSERT_TRUE(AdvanceUntil([&] { return Stats(0).delivered == 10; }, 1s));
+  EXPECT_EQ(Stats(0).dead_lettered, 0u);
+  EXPECT_EQ(back.requests().size(), 10u);
+
+  // Down for good: after the attempts, the dead-letter sink has them all.
+  DeliveryKnobs impatient;
+  impatient.retry = {.max_attempts = 3, .initial_backoff = 100ms, .max_backoff = 1s};
+  const int gone = testing::FreePort();
+  ApplyTrigger("  - condition: hook\n    sink: {uri: \"http://127.0.0.1:" + std::to_string(gone) +
+                   "/\"}\n    deadLetterSink: {uri: \"" + dead_sink.url() + "\"}\n",
+               impatient);
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(Post("hook", std::to_string(100 + i)), 202);
+  ASSERT_TRUE(AdvanceUntil([&] { return Stats(0).dead_lettered == 10; }));
+  EXPECT_EQ(Stats(0).delivered, 0u);
+  EXPECT_EQ(dead_sink.requests().size(), 10u);
+  for (const auto& r : dead_sink.requests()) EXPECT_NE(r.header("ce-ofnerror").find("after 3 attempt(s)"), std::string::npos);
+}
+
 TEST_F(EngineTest, AFailingSubscriberNeverHoldsUpTheOthers) {
   ScriptedHttpServer broken([](const auto&, size_t) { return Answer(500); });
   ScriptedHttpServer fine([](const auto&, size_t) { return Answer(200); });

@@ -64,9 +64,10 @@ class ScriptedHttpServer {
   // index: 0 for the first request the server sees, across connections.
   using Handler = std::function<Reply(const Request&, std::size_t index)>;
 
-  // Starts listening and serving. Failure to set up the socket is reported as
-  // a GoogleTest failure of the running test.
-  explicit ScriptedHttpServer(Handler handler);
+  // Starts listening and serving, on `port` (0: one the kernel picks; a
+  // fixed one brings a "down" endpoint back at the same address). Failure to
+  // set up the socket is reported as a GoogleTest failure of the running test.
+  explicit ScriptedHttpServer(Handler handler, int port = 0);
   // Stops the server thread and closes the listener and every connection.
   ~ScriptedHttpServer();
   ScriptedHttpServer(const ScriptedHttpServer&) = delete;
