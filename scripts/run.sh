@@ -16,11 +16,12 @@ export OFN_DATA_DIR=$DATA
 cmake --install "$BUILD" --prefix "$BUILD/sdk" >/dev/null
 # Images of the async examples stand for the programs in examples/async.
 PATH="$EXAMPLES$PATH" "$OFN" server --data-dir "$DATA" --gateway "127.0.0.1:$PORT" \
-  --local-images "$(realpath "$BUILD/examples/async")" &
+  --local-images "$(realpath "$BUILD/examples/async"):$(realpath "$BUILD/examples/events")" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT INT TERM
 for _ in $(seq 100); do [[ -S $DATA/ofn.sock ]] && break; sleep 0.05; done
 "$OFN" apply -f examples/manifests
+"$OFN" apply -f examples/events
 
 # The hello example again, built from source into an image and served from it
 # as containers.
@@ -40,6 +41,14 @@ cat <<MSG
 
     curl "http://127.0.0.1:$PORT/default/producer/?count=3"   # publishes 3 events on the embedded bus;
     OFN_DATA_DIR=$DATA $OFN logs autoscaling-subscriber        # the async subscriber, started from zero, got them
+
+    # Events: a webhook source, Ofn's embedded bus and a Trigger (examples/events/orders.yaml)
+    curl -X POST http://127.0.0.1:$PORT/_eventsources/default/shop/orders \\
+         -H 'Content-Type: application/json' -d '{"id":1,"total":250}'
+    OFN_DATA_DIR=$DATA $OFN logs order-alert     # the sync function the Trigger called (total >= 100)
+    OFN_DATA_DIR=$DATA $OFN logs order-audit     # the async function reading the Trigger's topic
+    OFN_DATA_DIR=$DATA $OFN describe trigger orders   # per subscriber: delivered, retried, dead-lettered
+    OFN_DATA_DIR=$DATA $OFN events tail orders-audit  # watch a bus topic (Ctrl-C to stop)
 
     OFN_DATA_DIR=$DATA $OFN get functions        # status, URLs
     OFN_DATA_DIR=$DATA $OFN logs hello           # an instance's log

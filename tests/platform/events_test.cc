@@ -35,7 +35,7 @@ bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds within
 class Events : public ServerTest {
  protected:
   void SetUp() override {
-    extra_args_ = {"--local-images", OFN_ASYNC_EXAMPLES};
+    extra_args_ = {"--local-images", std::string(OFN_ASYNC_EXAMPLES) + ":" + OFN_EVENTS_EXAMPLES};
     ServerTest::SetUp();
   }
 
@@ -317,6 +317,170 @@ spec:
     distinct.insert(got.begin(), got.end());
   }
   EXPECT_EQ(distinct.size(), 15u);
+}
+
+// OpenFunction's first sample (a Kafka source straight to a function's
+// Knative Service), plus every other kind of source in one EventSource.
+TEST_F(Events, EveryKindOfSourceReachesItsSink) {
+  auto mqtt = StartMosquitto(dir_.Sub("mqtt"));
+  ASSERT_TRUE(mqtt.ok()) << mqtt.status().ToString();
+  auto nats = StartNats(dir_.Sub("nats"));
+  ASSERT_TRUE(nats.ok()) << nats.status().ToString();
+  ProcessOptions ko{.argv = {OFN_KAFKA_MOCK, "sample"}, .output_file = dir_.Sub("kafka.log")};
+  auto kafka = Process::Start(ko);
+  ASSERT_TRUE(kafka.ok());
+  std::string bootstrap;
+  ASSERT_TRUE(WaitFor([&] {
+    std::string out = (*kafka)->Output();
+    if (out.find('\n') == std::string::npos) return false;
+    bootstrap = out.substr(0, out.find('\n'));
+    return true;
+  }, 10s));
+  const std::string fn_file = dir_.Sub("function-sample.txt");
+  ApplyOk(Recorder("function-sample", fn_file));
+  ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
+kind: EventSource
+metadata:
+  name: my-eventsource
+spec:
+  kafka:
+    sample-one:
+      brokers: )" + bootstrap + R"(
+      topic: sample
+      authRequired: false
+  sink:
+    ref:
+      apiVersion: serving.knative.dev/v1
+      kind: Service
+      name: function-sample-serving-qrdx8-ksvc-fwml8
+      namespace: default
+)");
+  std::mutex mu;
+  std::map<std::string, std::vector<std::string>> by_subject;
+  ScriptedHttpServer sink([&](const ScriptedHttpServer::Request& r, size_t) {
+    std::lock_guard lk(mu);
+    // A CloudEvent that arrived whole (published through Dapr's API) keeps its own attributes: no subject.
+    std::string subject = r.header("ce-subject");
+    by_subject[subject == "<absent>" ? r.header("ce-type") : subject].push_back(r.body);
+    return Answer(200);
+  });
+  ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
+kind: EventSource
+metadata:
+  name: many
+spec:
+  sink: {uri: ")" + sink.url() + R"("}
+  cron:
+    tick: {schedule: "@every 1s"}
+  mqtt:
+    sensors: {url: ")" + mqtt->url + R"(", topic: "sensors/+"}
+  nats:
+    audit: {natsURL: ")" + nats->url + R"(", subject: audit}
+)");
+  WaitForCondition("eventsource", "my-eventsource", "Ready");
+  WaitForCondition("eventsource", "many", "Ready");
+  // Publishers: Kafka and NATS through Ofn's Dapr API (standalone Components), MQTT with mosquitto_pub.
+  ApplyOk("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: kafka-out\nspec:\n  type: pubsub.kafka\n"
+          "  version: v1\n  metadata:\n    - {name: brokers, value: \"" + bootstrap + "\"}\n    - {name: authType, value: none}\n");
+  ApplyOk("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: nats-out\nspec:\n  type: pubsub.jetstream\n"
+          "  version: v1\n  metadata:\n    - {name: natsURL, value: \"" + nats->url + "\"}\n");
+  auto publish = [&](const std::string& pubsub, const std::string& topic, const std::string& data) {
+    auto r = RoundTrip(dapr_port_, Post("/v1.0/publish/" + pubsub + "/" + topic, data, "application/json"), After(10s));
+    return r.ok() ? r->status : -1;
+  };
+  auto count = [&](const std::string& subject) {
+    std::lock_guard lk(mu);
+    return by_subject[subject].size();
+  };
+  // Sources that start at the newest message: publish until they hear.
+  ASSERT_TRUE(WaitFor([&] {
+    EXPECT_EQ(publish("kafka-out", "sample", R"({"from":"kafka"})"), 204);
+    return Lines(fn_file).size() > 0;
+  })) << server_->Output();
+  EXPECT_NE(Lines(fn_file)[0].find(R"({"from":"kafka"})"), std::string::npos);
+  ASSERT_TRUE(WaitFor([&] {
+    auto pub = Process::Start({.argv = {"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(mqtt->port),
+                                        "-t", "sensors/t1", "-q", "1", "-m", R"({"c":21.5})"}});
+    if (pub.ok()) (*pub)->Wait(After(5s));
+    return count("sensors") > 0;
+  })) << server_->Output();
+  ASSERT_TRUE(WaitFor([&] {
+    EXPECT_EQ(publish("nats-out", "audit", R"({"who":"me"})"), 204);
+    return count("com.dapr.event.sent") > 0;
+  })) << server_->Output();
+  ASSERT_TRUE(WaitFor([&] { return count("tick") >= 2; })) << server_->Output();
+  std::lock_guard lk(mu);
+  EXPECT_EQ(Json::parse(by_subject["sensors"][0]), Json::parse(R"({"c":21.5})"));
+  // A CloudEvent published through Dapr's API travels as it is: its data reaches the sink.
+  EXPECT_EQ(Json::parse(by_subject["com.dapr.event.sent"][0]), Json::parse(R"({"who":"me"})"));
+}
+
+// A ClusterEventBus carries events between namespaces.
+TEST_F(Events, AClusterEventBusJoinsNamespaces) {
+  std::mutex mu;
+  std::vector<std::string> got;
+  ScriptedHttpServer sink([&](const ScriptedHttpServer::Request& r, size_t) {
+    std::lock_guard lk(mu);
+    got.push_back(r.body);
+    return Answer(200);
+  });
+  ApplyOk("apiVersion: events.openfunction.io/v1alpha1\nkind: ClusterEventBus\nmetadata:\n  name: shared\n");
+  ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
+kind: EventSource
+metadata:
+  name: shop
+  namespace: sales
+spec:
+  eventBus: shared
+  webhook:
+    orders: {}
+)");
+  ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
+kind: Trigger
+metadata:
+  name: billing
+spec:
+  eventBus: shared
+  inputs:
+    order: {namespace: sales, eventSource: shop, event: orders}
+  subscribers:
+  - condition: order
+    sink: {uri: ")" + sink.url() + R"("}
+)");
+  WaitForCondition("trigger", "billing", "Ready");
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = RoundTrip(gateway_port_, Post("/_eventsources/sales/shop/orders", "7", "application/json"), After(5s));
+    return r.ok() && r->status == 202;
+  }));
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lk(mu);
+    return got.size() == 1;
+  })) << server_->Output();
+}
+
+// examples/events, as `make run` deploys it.
+TEST_F(Events, TheExampleChainWorksAsMakeRunDeploysIt) {
+  auto text = ReadFile(std::string(OFN_SOURCE_DIR) + "/examples/events/orders.yaml");
+  ASSERT_TRUE(text.has_value());
+  const std::string file = dir_.Sub("example.txt");
+  std::string manifest = *text;
+  for (size_t at = 0; (at = manifest.find("    template:", at)) != std::string::npos;) {
+    const std::string params = "    params:\n      OFN_EXAMPLE_EVENTS_FILE: " + file + "\n";
+    manifest.insert(at, params);
+    at += params.size() + 1;
+  }
+  ApplyOk(manifest);
+  WaitForCondition("trigger", "orders", "Ready");
+  ASSERT_EQ(Webhook("shop", "orders", R"({"id":1,"total":250})"), 202);
+  ASSERT_EQ(Webhook("shop", "orders", R"({"id":2,"total":20})"), 202);
+  ASSERT_TRUE(WaitFor([&] {
+    int alerts = 0, audits = 0;
+    for (const auto& l : Lines(file)) {
+      alerts += l.starts_with("big order ") && l.find(R"("id":1)") != std::string::npos;
+      audits += l.starts_with("event ");
+    }
+    return alerts == 1 && audits == 2;
+  })) << ReadFile(file).value_or("") << "\n" << server_->Output();
 }
 
 TEST_F(Events, MalformedEventsResourcesAreRejectedWithFieldLineAndColumn) {
