@@ -4,7 +4,7 @@
 #   make test    build, then run every test with ctest
 #   make run     build, then start ofn server with the examples applied on $(PORT) (default 8080)
 #   make fuzz    clang build in build-fuzz/, each fuzzer for $(FUZZ_SECONDS) s
-#   make bench   hello vs nginx (bench/framework), then the platform (bench/platform: cold starts, gateway vs nginx, autoscaling, footprint)
+#   make bench   hello vs nginx (bench/framework), then the platform (bench/platform), async delivery (bench/async), builds (bench/build) and events (bench/events)
 #   make clean   remove build/ and build-fuzz/
 #
 # CI=true (set by CI) turns warnings into errors. Extra CMake options:
@@ -65,6 +65,7 @@ bench: build
 	bash bench/platform/run.sh
 	bash bench/async/run.sh
 	bash bench/build/run.sh
+	bash bench/events/run.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(FUZZ_DIR)
