@@ -415,6 +415,68 @@ spec:
   EXPECT_EQ(Json::parse(by_subject["com.dapr.event.sent"][0]), Json::parse(R"({"who":"me"})"));
 }
 
+// Ofn's `pubsub` EventBus: Redis Streams and Kafka carry a Trigger's events too.
+TEST_F(Events, RedisStreamsAndKafkaEventBuses) {
+  auto redis = StartRedis(dir_.Sub("redis"));
+  ASSERT_TRUE(redis.ok()) << redis.status().ToString();
+  ProcessOptions ko{.argv = {OFN_KAFKA_MOCK}, .output_file = dir_.Sub("kafka.log")};
+  auto kafka = Process::Start(ko);
+  ASSERT_TRUE(kafka.ok());
+  std::string bootstrap;
+  ASSERT_TRUE(WaitFor([&] {
+    std::string out = (*kafka)->Output();
+    if (out.find('\n') == std::string::npos) return false;
+    bootstrap = out.substr(0, out.find('\n'));
+    return true;
+  }, 10s));
+  std::mutex mu;
+  std::map<std::string, int> got;  // body -> deliveries
+  ScriptedHttpServer sink([&](const ScriptedHttpServer::Request& r, size_t) {
+    std::lock_guard lk(mu);
+    ++got[r.body];
+    return Answer(200);
+  });
+  ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
+kind: EventBus
+metadata:
+  name: streams
+spec:
+  pubsub:
+    type: pubsub.redis
+    metadata:
+      - {name: redisHost, value: ")" + redis->address + R"("}
+---
+apiVersion: events.openfunction.io/v1alpha1
+kind: EventBus
+metadata:
+  name: log
+spec:
+  pubsub:
+    type: pubsub.kafka
+    metadata:
+      - {name: brokers, value: ")" + bootstrap + R"("}
+      - {name: authType, value: none}
+      - {name: initialOffset, value: oldest}
+)");
+  for (const std::string bus : {"streams", "log"}) {
+    ApplyOk("apiVersion: events.openfunction.io/v1alpha1\nkind: EventSource\nmetadata:\n  name: src-" + bus +
+            "\nspec:\n  eventBus: " + bus + "\n  webhook:\n    hit: {}\n");
+    ApplyOk("apiVersion: events.openfunction.io/v1alpha1\nkind: Trigger\nmetadata:\n  name: t-" + bus +
+            "\nspec:\n  eventBus: " + bus + "\n  inputs:\n    hit: {eventSource: src-" + bus +
+            ", event: hit}\n  subscribers:\n  - condition: hit\n    sink: {uri: \"" + sink.url() + "\"}\n");
+    WaitForCondition("trigger", "t-" + bus, "Ready");
+    WaitForCondition("eventsource", "src-" + bus, "Ready");
+  }
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(Webhook("src-streams", "hit", "\"redis " + std::to_string(i) + "\""), 202);
+    ASSERT_EQ(Webhook("src-log", "hit", "\"kafka " + std::to_string(i) + "\""), 202);
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lk(mu);
+    return got.size() == 20;
+  }, 30s)) << got.size() << "\n" << server_->Output();
+}
+
 // A ClusterEventBus carries events between namespaces.
 TEST_F(Events, AClusterEventBusJoinsNamespaces) {
   std::mutex mu;
