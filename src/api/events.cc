@@ -107,10 +107,7 @@ EventSource DecodeEventSource(const Document& doc, std::vector<Diagnostic>* erro
   EventSource es;
   es.name = doc.name;
   es.ns = doc.ns;
-  if (const json* md = DecodeReader::Member(&doc.object, "metadata")) {
-    r.StringMap(DecodeReader::Member(md, "annotations"), FieldPath().Child("metadata").Child("annotations"),
-                &es.annotations);
-  }
+  es.annotations = doc.annotations;
   const json* spec = DecodeReader::Member(&doc.object, "spec");
   FieldPath at = FieldPath().Child("spec");
   if (!r.Object(spec, at) || spec == nullptr) {
@@ -267,10 +264,7 @@ Trigger DecodeTrigger(const Document& doc, std::vector<Diagnostic>* errors) {
   Trigger t;
   t.name = doc.name;
   t.ns = doc.ns;
-  if (const json* md = DecodeReader::Member(&doc.object, "metadata")) {
-    r.StringMap(DecodeReader::Member(md, "annotations"), FieldPath().Child("metadata").Child("annotations"),
-                &t.annotations);
-  }
+  t.annotations = doc.annotations;
   const json* spec = DecodeReader::Member(&doc.object, "spec");
   FieldPath at = FieldPath().Child("spec");
   if (!r.Object(spec, at) || spec == nullptr) return t;

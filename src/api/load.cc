@@ -26,6 +26,7 @@ Resource LoadResource(Document doc) {
   r.supported = report.supported;
   r.errors = std::move(report.errors);
   r.ignored = std::move(report.ignored);
+  r.notes = std::move(report.notes);
   if (!r.ok() || !r.supported) {
     r.document = std::move(doc);
     return r;

@@ -26,6 +26,7 @@ struct Resource {
   Document document;
   std::vector<Diagnostic> errors;
   std::vector<Diagnostic> ignored;   // unknown fields, fields not acted on, conversion notes
+  std::vector<Diagnostic> notes;     // Ofn extensions used (validate.h)
   bool supported = false;            // false: not a kind Ofn handles (see ignored)
   std::optional<Function> function;  // Functions without errors
   std::optional<Gateway> gateway;    // Gateways without errors

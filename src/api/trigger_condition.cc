@@ -1,5 +1,7 @@
 #include "api/trigger_condition.h"
 
+#include "common/encoding.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -64,23 +66,6 @@ int HexValue(char c) {
   return -1;
 }
 
-void AppendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 // Splits the whole text into tokens up front (at most one per byte, and the
 // text is bounded). A lexical error becomes a final kError token, so that the
@@ -225,7 +210,7 @@ class Lexer {
           } else if (*cp >= 0xDC00 && *cp <= 0xDFFF) {
             return Error(j, "unpaired surrogate in \"\\u\" escape");
           }
-          AppendUtf8(value, *cp);
+          enc::AppendUtf8(value, *cp);
           j += used;
           continue;
         }

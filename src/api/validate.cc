@@ -219,8 +219,8 @@ ValidationReport Validate(const Document& doc) {
     if (x.group != group || x.kind != doc.kind) continue;
     const json* spec = doc.object.contains("spec") ? &doc.object["spec"] : nullptr;
     if (spec == nullptr || !spec->is_object() || !spec->contains(x.field)) continue;
-    report.ignored.push_back(doc.At(FieldPath().Child("spec").Child(x.field),
-                                    "an Ofn extension: OpenFunction's schema has no such field (it would prune it)"));
+    report.notes.push_back(doc.At(FieldPath().Child("spec").Child(x.field),
+                                  "an Ofn extension: OpenFunction's schema has no such field (it would prune it)"));
   }
   if (auto st = doc.object.find("status"); st != doc.object.end() && !st->is_null()) {
     report.ignored.push_back(doc.At(FieldPath().Child("status"), "ignored: status is written by Ofn"));

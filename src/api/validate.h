@@ -20,6 +20,9 @@ namespace ofn::api {
 struct ValidationReport {
   std::vector<Diagnostic> errors;
   std::vector<Diagnostic> ignored;
+  // Accepted and acted on, but worth saying: Ofn's extensions to
+  // OpenFunction's schema (OpenFunction on Kubernetes would prune them).
+  std::vector<Diagnostic> notes;
   bool supported = false;  // an Ofn kind and version
 
   bool ok() const { return errors.empty(); }

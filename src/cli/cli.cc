@@ -67,12 +67,16 @@ const std::vector<Verb>& Verbs() {
         {"quiet", 'q', flags::FlagType::kBool, "", "print the result only, not the build log", ""}},
        &BuildVerb},
       {"get", "get [TYPE[,TYPE...]] [NAME...] [-o wide|yaml|json|name]", "List objects, or show some",
-       "TYPE is a kind, its plural or short name: function (fn), gateway (gw). No TYPE lists every kind.\n\n"
-       "Examples:\n  ofn get fn\n  ofn get fn hello -o yaml\n  ofn get -A\n  ofn get gw/default\n",
+       "TYPE is a kind, its plural or short name: function (fn), gateway (gw), component, eventsource (es),\n"
+       "eventbus (eb), clustereventbus (ceb), trigger. No TYPE lists every kind.\n\n"
+       "Examples:\n  ofn get fn\n  ofn get fn hello -o yaml\n  ofn get -A\n  ofn get gw/default\n"
+       "  ofn get eventsources,triggers -o wide\n",
        {},
        &GetVerb},
       {"describe", "describe TYPE [NAME...]", "Show an object's details and status",
-       "Examples:\n  ofn describe fn hello\n", {}, &DescribeVerb},
+       "For an EventSource or a Trigger, the server's live counts follow the status: per event, or per\n"
+       "subscriber (received, matched, delivered, retried, dead-lettered, ...).\n\n"
+       "Examples:\n  ofn describe fn hello\n  ofn describe trigger my-trigger\n", {}, &DescribeVerb},
       {"delete", "delete TYPE NAME... | TYPE/NAME... | -f FILE", "Delete objects (and stop their instances)",
        "Examples:\n  ofn delete fn hello\n  ofn delete -f hello.yaml\n",
        {{"filename", 'f', flags::FlagType::kList, "FILE", "delete the objects a manifest names", ""},
@@ -103,6 +107,21 @@ const std::vector<Verb>& Verbs() {
         {"timeout", 0, flags::FlagType::kValue, "DURATION", "give up after this long (30s, 500ms)", "60s"},
         {"verbose", 'v', flags::FlagType::kBool, "", "print the status line and headers on stderr", ""}},
        &InvokeVerb},
+      {"events", "events tail TOPIC [--bus NAME] [--max N] [--timeout DURATION]",
+       "Print the events arriving on a topic of an event bus",
+       "Opens a watch of TOPIC on the event bus --bus (an EventBus in the namespace, else the ClusterEventBus of\n"
+       "that name) as a new subscriber, and prints each event it gets as one line of JSON (a CloudEvent as the\n"
+       "bus carries it), until Ctrl-C, --max events or --timeout. The embedded bus starts with the events it\n"
+       "still holds on the topic. An EventSource's topics are in the TOPICS column of\n"
+       "'ofn get eventsources -o wide' (NAMESPACE-SOURCE-EVENT). Exit 0 when it ends that way; 1 when the watch\n"
+       "is lost, or when --timeout comes before --max events.\n\n"
+       "Examples:\n  ofn events tail default-my-source-push\n"
+       "  ofn events tail default-my-source-push --bus nats --max 1 --timeout 30s\n"
+       "  ofn events tail prod-orders-created -n prod | jq .data\n",
+       {{"bus", 0, flags::FlagType::kValue, "NAME", "the EventBus or ClusterEventBus", "default"},
+        {"max", 0, flags::FlagType::kValue, "N", "stop after N events", ""},
+        {"timeout", 0, flags::FlagType::kValue, "DURATION", "stop after this long (30s, 2m)", ""}},
+       &EventsVerb},
       {"version", "version [--client]", "Print the client's and the server's versions", "",
        {{"client", 0, flags::FlagType::kBool, "", "the client's version only", ""}},
        &VersionVerb},

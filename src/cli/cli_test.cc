@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -43,6 +45,51 @@ std::string GatewayJson() {
          R"("},
     "spec": {"domain": "ofn.local", "hostTemplate": "{{.Name}}.{{.Namespace}}.{{.Domain}}",
              "pathTemplate": "{{.Namespace}}/{{.Name}}"}})";
+}
+
+std::string EventsObjectsJson() {
+  const std::string created = kCreated;
+  return R"({"items": [
+    {"apiVersion": "events.openfunction.io/v1alpha1", "kind": "EventSource",
+     "metadata": {"name": "hooks", "namespace": "default", "creationTimestamp": ")" + created + R"("},
+     "spec": {"eventBus": "default", "sink": {"ref": {"apiVersion": "core.openfunction.io/v1beta2",
+                                                      "kind": "Function", "name": "sink", "namespace": "default"}},
+              "kafka": {"sample-one": {"topic": "t"}}, "webhook": {"push": {"path": "/push"}}},
+     "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "EventSourceIsReady"}],
+                "bus": "default", "topics": ["default-hooks-sample-one", "default-hooks-push"]}},
+    {"apiVersion": "events.openfunction.io/v1alpha1", "kind": "EventSource",
+     "metadata": {"name": "ticks", "namespace": "default", "creationTimestamp": ")" + created + R"("},
+     "spec": {"sink": {"uri": "http://127.0.0.1:8080/default/sink/"}, "cron": {"every": {"schedule": "@every 1s"}}},
+     "status": {"conditions": [{"type": "Error", "status": "False", "reason": "ErrorCreatingEventSource"}]}},
+    {"apiVersion": "events.openfunction.io/v1alpha1", "kind": "Trigger",
+     "metadata": {"name": "alerts", "namespace": "default", "creationTimestamp": ")" + created + R"("},
+     "spec": {"eventBus": "default", "inputs": {"hook": {"eventSource": "hooks", "event": "push"},
+                                                "tick": {"eventSource": "ticks", "event": "every"}},
+              "subscribers": [{"condition": "hook", "sink": {"uri": "http://x/"}},
+                              {"condition": "tick", "topic": "ticks"}]},
+     "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "TriggerIsReady"}]}},
+    {"apiVersion": "events.openfunction.io/v1alpha1", "kind": "EventBus",
+     "metadata": {"name": "default", "namespace": "default", "creationTimestamp": ")" + created + R"("}},
+    {"apiVersion": "events.openfunction.io/v1alpha1", "kind": "EventBus",
+     "metadata": {"name": "nats", "namespace": "default", "creationTimestamp": ")" + created + R"("},
+     "spec": {"natsStreaming": {"natsURL": "nats://127.0.0.1:4222"}}},
+    {"apiVersion": "events.openfunction.io/v1alpha1", "kind": "EventBus",
+     "metadata": {"name": "redis", "namespace": "default", "creationTimestamp": ")" + created + R"("},
+     "spec": {"pubsub": {"type": "pubsub.redis", "metadata": [{"name": "redisHost", "value": "127.0.0.1:6379"}]}}},
+    {"apiVersion": "events.openfunction.io/v1alpha1", "kind": "ClusterEventBus",
+     "metadata": {"name": "shared", "creationTimestamp": ")" + created + R"("}}]})";
+}
+
+// The stand-in's /v1/objects for the events kinds: the list above, filtered by ?kind= and ?namespace=.
+StandInResponse EventsObjects(const StandInRequest& req) {
+  nlohmann::json all = nlohmann::json::parse(EventsObjectsJson());
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& o : all["items"]) {
+    if (req.query("kind") && o["kind"] != *req.query("kind")) continue;
+    if (req.query("namespace") && o["metadata"].value("namespace", "") != *req.query("namespace")) continue;
+    items.push_back(o);
+  }
+  return StandInResponse::Json(200, nlohmann::json{{"items", items}}.dump());
 }
 
 class CliTest : public ::testing::Test {
@@ -158,7 +205,7 @@ TEST_F(CliTest, HelpForEveryVerb) {
   Outcome r = Run({});
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("apply"), std::string::npos);
-  for (const char* verb : {"apply", "create", "get", "describe", "delete", "logs", "invoke", "version"}) {
+  for (const char* verb : {"apply", "create", "get", "describe", "delete", "logs", "invoke", "events", "version"}) {
     Outcome h = Run({verb, "--help"});
     EXPECT_EQ(h.code, 0) << verb;
     EXPECT_NE(h.out.find(std::string("ofn ") + verb), std::string::npos) << h.out;
@@ -558,6 +605,289 @@ TEST_F(CliTest, InvokeOfAMissingFunction) {
   Outcome r = Run({"invoke", "x"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_EQ(r.err, "Error from server (NotFound): Function \"default/x\" not found\n");
+}
+
+// --- events kinds ------------------------------------------------------------
+
+TEST_F(CliTest, GetEventsKindsAsTables) {
+  Serve(EventsObjects);
+  Outcome r = Run({"get", "eventsources"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "NAME    EVENTBUS   SINK                                  STATUS   AGE\n"
+            "hooks   default    sink                                  Ready    5s\n"
+            "ticks              http://127.0.0.1:8080/default/sink/   Error    5s\n");
+  r = Run({"get", "es", "-o", "wide"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "NAME    EVENTBUS   SINK                                  STATUS   AGE   EVENTS                          "
+            "TOPICS\n"
+            "hooks   default    sink                                  Ready    5s    kafka/sample-one,webhook/push   "
+            "default-hooks-sample-one,default-hooks-push\n"
+            "ticks              http://127.0.0.1:8080/default/sink/   Error    5s    cron/every\n");
+
+  r = Run({"get", "triggers"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "NAME     EVENTBUS   STATUS   AGE\n"
+            "alerts   default    Ready    5s\n");
+  r = Run({"get", "trigger", "-o", "wide"});
+  EXPECT_EQ(r.out,
+            "NAME     EVENTBUS   STATUS   AGE   INPUTS      SUBSCRIBERS\n"
+            "alerts   default    Ready    5s    hook,tick   2\n");
+
+  r = Run({"get", "eb"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "NAME      BACKEND                            AGE\n"
+            "default   pubsub.ofn (embedded)              5s\n"
+            "nats      pubsub.jetstream (natsStreaming)   5s\n"
+            "redis     pubsub.redis                       5s\n");
+  EXPECT_EQ(Run({"get", "eb", "-o", "wide"}).out, r.out);
+}
+
+TEST_F(CliTest, ClusterEventBusesAreListedWithoutANamespace) {
+  Serve(EventsObjects);
+  Outcome r = Run({"get", "ceb"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Requests().back().target, "/v1/objects?kind=ClusterEventBus");
+  EXPECT_EQ(r.out,
+            "NAME     BACKEND                 AGE\n"
+            "shared   pubsub.ofn (embedded)   5s\n");
+  r = Run({"get", "eventbuses,clustereventbuses", "-A"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\n\nNAMESPACE   NAME                                            BACKEND                 AGE\n"
+                       "            clustereventbus.events.openfunction.io/shared   pubsub.ofn (embedded)   5s\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("default     eventbus.events.openfunction.io/nats      pubsub.jetstream (natsStreaming)"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST_F(CliTest, DescribeTriggerPrintsItsSubscribersCounts) {
+  Serve([](const StandInRequest& req) {
+    if (req.path == "/v1/events/stats/triggers/prod/alerts") {
+      return StandInResponse::Json(200, R"({"items": [{"condition": "hook", "destination": "sink http://x/",
+        "received": 10, "matched": 4, "filtered": 6, "invalid": 0, "published": 0, "delivered": 4, "retried": 1,
+        "deadLettered": 0, "dropped": 0, "inFlight": 0}]})");
+    }
+    nlohmann::json all = nlohmann::json::parse(EventsObjectsJson());
+    nlohmann::json t = all["items"][2];
+    t["metadata"]["namespace"] = "prod";
+    return StandInResponse::Json(200, t.dump());
+  });
+  Outcome r = Run({"describe", "trigger", "alerts", "-n", "prod"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  auto reqs = Requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].target, "/v1/objects/Trigger/prod/alerts");
+  EXPECT_EQ(reqs[1].target, "/v1/events/stats/triggers/prod/alerts");
+  EXPECT_NE(r.out.find("Subscribers:\n  0:\n    Condition:      hook\n    Destination:    sink http://x/\n"
+                       "    Received:       10\n    Matched:        4\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("    Retried:        1\n"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, DescribeEventSourcePrintsItsEventsCounts) {
+  Serve([](const StandInRequest& req) {
+    if (req.path == "/v1/events/stats/eventsources/default/hooks") {
+      return StandInResponse::Json(200, R"({"items": [
+        {"event": "sample-one", "kind": "kafka", "received": 3, "published": 3, "publishFailed": 0, "delivered": 0,
+         "dropped": 0, "rejected": 0},
+        {"event": "push", "kind": "webhook", "received": 2, "published": 1, "publishFailed": 0, "delivered": 0,
+         "dropped": 0, "rejected": 1}]})");
+    }
+    return StandInResponse::Json(200, nlohmann::json::parse(EventsObjectsJson())["items"][0].dump());
+  });
+  Outcome r = Run({"describe", "es/hooks"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("Events:\n  kafka/sample-one:\n    Received:        3\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  webhook/push:\n    Received:        2\n    Published:       1\n"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("    Rejected:        1\n"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, DescribeWithoutStatsWhenTheServerHasNone) {
+  // An older server: no /v1/events; describe prints the rest and succeeds.
+  Serve([](const StandInRequest& req) {
+    if (req.path.starts_with("/v1/events/")) return StandInResponse::Json(404, R"({"error": "no such endpoint"})");
+    return StandInResponse::Json(200, nlohmann::json::parse(EventsObjectsJson())["items"][2].dump());
+  });
+  Outcome r = Run({"describe", "trigger", "alerts"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(Requests().back().target, "/v1/events/stats/triggers/default/alerts");
+  EXPECT_NE(r.out.find("Name:         alerts\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Status:\n  Conditions:\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("\nSubscribers:"), std::string::npos) << r.out;
+  EXPECT_TRUE(r.out.ends_with("Events:  <none>\n")) << r.out;
+
+  // Other kinds never ask for stats.
+  server_->set_handler([](const StandInRequest&) {
+    return StandInResponse::Json(200, nlohmann::json::parse(EventsObjectsJson())["items"][3].dump());
+  });
+  size_t before = Requests().size();
+  EXPECT_EQ(Run({"describe", "eb", "default"}).code, 0);
+  EXPECT_EQ(Requests().size(), before + 1);
+}
+
+// --- events tail -------------------------------------------------------------
+
+// A stand-in for the watch API: the POST opens watch "w1", each GET answers the
+// next batch, the DELETE closes it. Once the batches run out, a GET is held for
+// its ?wait= seconds before answering none, as the server's long poll is.
+StandInServer::Handler WatchServer(std::vector<std::vector<std::string>> batches) {
+  auto next = std::make_shared<size_t>(0);
+  return [batches = std::move(batches), next](const StandInRequest& req) {
+    if (req.method == "POST" && req.path == "/v1/events/watches") {
+      return StandInResponse::Json(201, R"({"id": "w1"})");
+    }
+    if (req.path != "/v1/events/watches/w1") return StandInResponse::Json(404, R"({"error": "unexpected"})");
+    if (req.method == "DELETE") return StandInResponse::Json(200, R"({"closed": "w1"})");
+    nlohmann::json events = nlohmann::json::array();
+    if (*next < batches.size()) {
+      for (const std::string& e : batches[*next]) events.push_back(e);
+    } else {
+      std::this_thread::sleep_for(std::chrono::seconds(std::stoi(req.query("wait").value_or("0"))));
+    }
+    ++*next;
+    return StandInResponse::Json(200, nlohmann::json{{"events", events}}.dump());
+  };
+}
+
+TEST_F(CliTest, EventsTailPrintsEventsUntilMax) {
+  Serve(WatchServer({{R"({"id":"1","data":{"n":1}})"}, {}, {R"({"id":"2"})", R"({"id":"3"})"}}));
+  Outcome r = Run({"events", "tail", "default-hooks-push", "--max", "2", "-n", "prod", "--bus", "nats"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"id\":\"1\",\"data\":{\"n\":1}}\n{\"id\":\"2\"}\n");
+  EXPECT_EQ(r.err, "");
+  auto reqs = Requests();
+  ASSERT_EQ(reqs.size(), 5u);
+  EXPECT_EQ(reqs[0].method, "POST");
+  EXPECT_EQ(reqs[0].query("namespace"), "prod");
+  EXPECT_EQ(reqs[0].query("bus"), "nats");
+  EXPECT_EQ(reqs[0].query("topic"), "default-hooks-push");
+  EXPECT_EQ(reqs[1].target, "/v1/events/watches/w1?wait=1");
+  EXPECT_EQ(reqs[3].target, "/v1/events/watches/w1?wait=1");
+  EXPECT_EQ(reqs[4].method, "DELETE");
+  EXPECT_EQ(reqs[4].target, "/v1/events/watches/w1");
+}
+
+TEST_F(CliTest, EventsTailDefaultsToTheDefaultBusAndPrintsOneLinePerEvent) {
+  Serve(WatchServer({{"{\n  \"id\": \"pretty\"\n}"}}));
+  Outcome r = Run({"events", "tail", "t", "--max", "1"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"id\":\"pretty\"}\n");
+  auto reqs = Requests();
+  EXPECT_EQ(reqs[0].query("namespace"), "default");
+  EXPECT_EQ(reqs[0].query("bus"), "default");
+}
+
+TEST_F(CliTest, EventsTailStopsWhenCancelledAndClosesTheWatch) {
+  auto inner = WatchServer({{R"({"id":"1"})"}});
+  Serve([&](const StandInRequest& req) {
+    if (req.method == "GET") cancel_ = true;  // as Ctrl-C would
+    return inner(req);
+  });
+  Outcome r = Run({"events", "tail", "t"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"id\":\"1\"}\n");
+  auto reqs = Requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[2].method, "DELETE");
+}
+
+TEST_F(CliTest, EventsTailEndsOnCtrlCAndClosesTheWatch) {
+  struct sigaction before = {};
+  ASSERT_EQ(sigaction(SIGINT, nullptr, &before), 0);
+  ASSERT_NE(before.sa_handler, SIG_IGN) << "this test needs SIGINT not ignored";
+  auto inner = WatchServer({{R"({"id":"1"})"}});
+  Serve([&](const StandInRequest& req) {
+    if (req.method == "GET") std::raise(SIGINT);  // Ctrl-C while the poll is out
+    return inner(req);
+  });
+  Outcome r = Run({"events", "tail", "t", "--timeout", "30s"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"id\":\"1\"}\n");  // what that poll brought is still printed
+  auto reqs = Requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[2].method, "DELETE");
+  // The handler was the tail's only: the previous one is back.
+  struct sigaction after = {};
+  ASSERT_EQ(sigaction(SIGINT, nullptr, &after), 0);
+  EXPECT_EQ(after.sa_handler, before.sa_handler);
+}
+
+TEST_F(CliTest, EventsTailTimesOut) {
+  Serve(WatchServer({}));
+  const auto start = std::chrono::steady_clock::now();
+  Outcome r = Run({"events", "tail", "t", "--timeout", "300ms"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  // Polls are whole seconds: the one out when the time is up may end up to a second late.
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(Requests().back().method, "DELETE");
+  EXPECT_EQ(Requests()[1].target, "/v1/events/watches/w1?wait=1");
+
+  // Waiting for a number of events that did not all come is a failure (for scripts).
+  r = Run({"events", "tail", "t", "--timeout", "200ms", "--max", "3"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_EQ(r.err, "error: timed out after 200ms with 0 of 3 events\n");
+  EXPECT_EQ(Requests().back().method, "DELETE");
+}
+
+TEST_F(CliTest, EventsTailOfAWatchThatExpired) {
+  auto inner = WatchServer({{R"({"id":"1"})"}});
+  auto reads = std::make_shared<int>(0);
+  Serve([&, reads](const StandInRequest& req) {
+    if (req.method == "GET" && ++*reads == 2) {
+      return StandInResponse::Json(404, R"j({"error": "no watch w1 (closed, or not read for a minute)"})j");
+    }
+    return inner(req);
+  });
+  Outcome r = Run({"events", "tail", "default-hooks-push", "--bus", "nats"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_EQ(r.out, "{\"id\":\"1\"}\n");
+  EXPECT_EQ(r.err,
+            "error: the watch of topic \"default-hooks-push\" on bus \"nats\" is gone (the server restarted, or it "
+            "was not read for a minute)\n");
+  EXPECT_EQ(Requests().back().method, "GET");  // nothing left to close
+}
+
+TEST_F(CliTest, EventsTailOfAnUnknownBus) {
+  Serve([](const StandInRequest&) {
+    return StandInResponse::Json(404, R"({"error": "no EventBus default/nope nor ClusterEventBus nope"})");
+  });
+  Outcome r = Run({"events", "tail", "t", "--bus", "nope"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_EQ(r.err, "Error from server (NotFound): no EventBus default/nope nor ClusterEventBus nope\n");
+  EXPECT_EQ(Requests().size(), 1u);
+}
+
+TEST_F(CliTest, EventsUsage) {
+  Serve(WatchServer({}));
+  Outcome r = Run({"events"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_EQ(r.err,
+            "error: ofn events needs a subcommand: tail\nUsage:\n"
+            "  ofn events tail TOPIC [--bus NAME] [--max N] [--timeout DURATION]\n"
+            "See 'ofn events --help' for more.\n");
+  EXPECT_NE(Run({"events", "follow", "t"}).err.find("unknown command \"follow\" for \"ofn events\""),
+            std::string::npos);
+  EXPECT_EQ(Run({"events", "tail"}).code, kExitUsage);
+  EXPECT_EQ(Run({"events", "tail", "a", "b"}).code, kExitUsage);
+  EXPECT_EQ(Run({"events", "tail", "t", "--max", "0"}).code, kExitUsage);
+  EXPECT_EQ(Run({"events", "tail", "t", "--max", "two"}).code, kExitUsage);
+  EXPECT_EQ(Run({"events", "tail", "t", "--timeout", "10"}).code, kExitUsage);
+  EXPECT_TRUE(Requests().empty());
+  Outcome help = Run({"events", "--help"});
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.out.find("ofn events tail TOPIC [--bus NAME] [--max N] [--timeout DURATION]"), std::string::npos);
+  EXPECT_NE(help.out.find("--bus NAME"), std::string::npos) << help.out;
 }
 
 // --- version, TCP and tokens -------------------------------------------------

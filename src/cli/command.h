@@ -87,5 +87,6 @@ int DescribeVerb(Context& ctx);
 int DeleteVerb(Context& ctx);
 int LogsVerb(Context& ctx);
 int InvokeVerb(Context& ctx);
+int EventsVerb(Context& ctx);  // events tail
 
 }  // namespace ofn::cli

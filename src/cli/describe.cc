@@ -18,10 +18,10 @@ namespace {
 class Writer {
  public:
   void Line(int level, std::string key, std::string value) {
-    lines_.push_back({level, std::move(key) + ":", std::move(value), true});
+    lines_.push_back({level, std::move(key) + ":", std::move(value), true, false});
   }
-  void Section(int level, std::string key) { lines_.push_back({level, std::move(key) + ":", "", false}); }
-  void Raw(int level, std::string text) { lines_.push_back({level, std::move(text), "", false}); }
+  void Section(int level, std::string key) { lines_.push_back({level, std::move(key) + ":", "", false, false}); }
+  void Raw(int level, std::string text) { lines_.push_back({level, std::move(text), "", false, false}); }
 
   // Any JSON value under `key`, recursively.
   void Value(int level, const std::string& key, const json& v) {
@@ -42,12 +42,11 @@ class Writer {
           Raw(level + 1, "- " + Scalar(e));
           continue;
         }
-        // "- First Key:" marks where each item starts.
-        bool first = true;
-        for (const auto& [k, sub] : e.items()) {
-          Value(level + 1, (first ? "- " : "  ") + TitleCase(k), sub);
-          first = false;
-        }
+        // An item's fields sit two columns right of the "- " that marks where
+        // it starts, so what nests under them lines up too.
+        const size_t start = lines_.size();
+        for (const auto& [k, sub] : e.items()) Value(level + 2, TitleCase(k), sub);
+        if (start < lines_.size()) lines_[start].dash = true;
       }
     } else {
       Line(level, key, Scalar(v));
@@ -58,7 +57,7 @@ class Writer {
     std::string out;
     for (size_t i = 0; i < lines_.size();) {
       if (!lines_[i].has_value) {
-        out += Pad(lines_[i].level) + lines_[i].key + "\n";
+        out += Pad(lines_[i]) + lines_[i].key + "\n";
         ++i;
         continue;
       }
@@ -68,7 +67,7 @@ class Writer {
         ++j;
       }
       for (; i < j; ++i) {
-        std::string line = Pad(lines_[i].level) + lines_[i].key;
+        std::string line = Pad(lines_[i]) + lines_[i].key;
         if (!lines_[i].value.empty()) line += std::string(width - lines_[i].key.size() + 2, ' ') + lines_[i].value;
         out += line + "\n";
       }
@@ -83,12 +82,17 @@ class Writer {
   }
 
  private:
-  static std::string Pad(int level) { return std::string(static_cast<size_t>(level) * 2, ' '); }
   struct L {
     int level;
     std::string key, value;
     bool has_value;
+    bool dash;  // the first line of an array item: "- " in the indentation's last two columns
   };
+  static std::string Pad(const L& l) {
+    std::string pad(static_cast<size_t>(l.level) * 2, ' ');
+    if (l.dash && pad.size() >= 2) pad.replace(pad.size() - 2, 2, "- ");
+    return pad;
+  }
   std::vector<L> lines_;
 };
 
@@ -150,8 +154,10 @@ void Conditions(Writer& w, const json& conditions) {
   w.Section(1, "Conditions");
   Table t({"Type", "Status", "Reason", "Message", "Last Transition Time"});
   for (const json& c : conditions) {
-    t.AddRow({Str(c, {"type"}), Str(c, {"status"}), Str(c, {"reason"}), Str(c, {"message"}),
-              Str(c, {"lastTransitionTime"})});
+    // The events controller writes "timestamp" where Kubernetes has lastTransitionTime.
+    std::string when = Str(c, {"lastTransitionTime"});
+    if (when.empty()) when = Str(c, {"timestamp"});
+    t.AddRow({Str(c, {"type"}), Str(c, {"status"}), Str(c, {"reason"}), Str(c, {"message"}), when});
   }
   std::string text = t.Render();
   size_t start = 0;
@@ -182,6 +188,47 @@ void StatusSection(Writer& w, const json& status, bool function) {
   for (const auto& [k, v] : status.items()) {
     if (!done.count(k)) w.Value(1, TitleCase(k), v);
   }
+}
+
+// The counters of one stats item, in the API's order (JSON objects here sort
+// their keys), then any the server added since.
+void StatsEntry(Writer& w, const json& item, std::initializer_list<const char*> order,
+                std::set<std::string> done = {}) {
+  for (const char* k : order) {
+    done.insert(k);
+    if (const json* v = Find(item, {k})) w.Value(2, TitleCase(k), *v);
+  }
+  for (const auto& [k, v] : item.items()) {
+    if (!done.count(k)) w.Value(2, TitleCase(k), v);
+  }
+}
+
+// False (nothing written) when `stats` holds no items array.
+bool StatsSection(Writer& w, const std::string& kind, const json& stats) {
+  const json* items = stats.is_array() ? &stats : Find(stats, {"items"});
+  if (!items || !items->is_array()) return false;
+  if (kind == "EventSource") {
+    w.Section(0, "Events");
+    for (const json& e : *items) {
+      if (!e.is_object()) continue;
+      w.Section(1, Str(e, {"kind"}) + "/" + Str(e, {"event"}));
+      StatsEntry(w, e, {"received", "published", "publishFailed", "delivered", "dropped", "rejected"},
+                 {"kind", "event"});  // in the heading
+    }
+    if (items->empty()) w.Raw(1, "<none>");
+  } else {
+    w.Section(0, "Subscribers");
+    for (size_t i = 0; i < items->size(); ++i) {
+      const json& s = (*items)[i];
+      if (!s.is_object()) continue;
+      w.Section(1, std::to_string(i));
+      StatsEntry(w, s,
+                 {"condition", "destination", "received", "matched", "filtered", "invalid", "published", "delivered",
+                  "retried", "deadLettered", "dropped", "inFlight"});
+    }
+    if (items->empty()) w.Raw(1, "<none>");
+  }
+  return true;
 }
 
 }  // namespace
@@ -226,7 +273,7 @@ std::string TitleCase(std::string_view key) {
   return out;
 }
 
-std::string Describe(const json& obj, SysTime now) {
+std::string Describe(const json& obj, SysTime now, const json& stats) {
   Writer w;
   const json empty = json::object();
   const json* md = Find(obj, {"metadata"});
@@ -259,9 +306,32 @@ std::string Describe(const json& obj, SysTime now) {
   if (const json* status = Find(obj, {"status"}); status && status->is_object() && !status->empty()) {
     StatusSection(w, *status, function);
   }
-  w.Line(0, "Events", "<none>");
+  const std::string kind = Str(obj, {"kind"});
+  const bool has_stats = (kind == "EventSource" || kind == "Trigger") && StatsSection(w, kind, stats);
+  // kubectl's closing "Events:" (Kubernetes events, which Ofn has none of);
+  // an EventSource's own "Events:" section above takes its place.
+  if (!(has_stats && kind == "EventSource")) w.Line(0, "Events", "<none>");
   return w.Render();
 }
+
+namespace {
+
+// The live counts of an EventSource or Trigger; null for other kinds or when
+// the call fails in any way (an older server has no such endpoint), so that
+// describe still prints the rest without an error.
+json EventStats(Context& ctx, const json& obj) {
+  const std::string kind = Str(obj, {"kind"});
+  if (kind != "EventSource" && kind != "Trigger") return nullptr;
+  const std::string target = "/v1/events/stats/" + std::string(kind == "EventSource" ? "eventsources" : "triggers") +
+                             "/" + enc::PercentEncode(Str(obj, {"metadata", "namespace"})) + "/" +
+                             enc::PercentEncode(Str(obj, {"metadata", "name"}));
+  Result<HttpReply> reply = ctx.api->Do("GET", target, "", {}, std::chrono::seconds(10));
+  if (!reply.ok() || reply->status / 100 != 2) return nullptr;
+  json body = json::parse(reply->body, nullptr, false);
+  return body.is_discarded() ? json(nullptr) : body;
+}
+
+}  // namespace
 
 int DescribeVerb(Context& ctx) {
   const auto& pos = ctx.args.positionals;
@@ -286,7 +356,7 @@ int DescribeVerb(Context& ctx) {
   // No name: every object of the kind, as kubectl does.
   if (names.empty()) {
     std::string target = "/v1/objects?kind=" + std::string(kind->kind);
-    if (!ctx.all_namespaces) target += "&namespace=" + enc::PercentEncode(ctx.ns);
+    if (!ctx.all_namespaces && kind->namespaced) target += "&namespace=" + enc::PercentEncode(ctx.ns);
     int code = kExitFailed;
     std::optional<HttpReply> reply = CallApi(ctx, "GET", target, "", {}, std::chrono::seconds(30), &code);
     if (!reply) return code;
@@ -318,7 +388,7 @@ int DescribeVerb(Context& ctx) {
   const auto now = ctx.io.now();
   for (size_t i = 0; i < objects.size(); ++i) {
     if (i > 0) ctx.out() << "\n\n";  // kubectl separates objects with a blank line
-    ctx.out() << Describe(objects[i], now);
+    ctx.out() << Describe(objects[i], now, EventStats(ctx, objects[i]));
   }
   return failed ? kExitFailed : kExitOk;
 }

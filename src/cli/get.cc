@@ -91,7 +91,10 @@ int GetVerb(Context& ctx) {
         target += sep + "kind=" + std::string(q.kind->kind);
         sep = "&";
       }
-      if (!ctx.all_namespaces) target += sep + "namespace=" + enc::PercentEncode(ctx.ns);
+      // Cluster-scoped kinds (ClusterEventBus) are stored without a namespace.
+      if (!ctx.all_namespaces && (!q.kind || q.kind->namespaced)) {
+        target += sep + "namespace=" + enc::PercentEncode(ctx.ns);
+      }
     }
     std::optional<HttpReply> reply = CallApi(ctx, "GET", target, "", {}, std::chrono::seconds(30), &code);
     if (!reply) return code;

@@ -3,9 +3,14 @@
 //   Function: NAME BUILDSTATE SERVINGSTATE BUILDER SERVING URL AGE
 //             (-o wide adds REPLICAS READY)
 //   Gateway:  NAME DOMAIN HOSTTEMPLATE PATHTEMPLATE AGE
+//   EventSource: NAME EVENTBUS SINK STATUS AGE (-o wide adds EVENTS TOPICS)
+//   Trigger:  NAME EVENTBUS STATUS AGE (-o wide adds INPUTS SUBSCRIBERS)
+//   EventBus, ClusterEventBus: NAME BACKEND AGE
 //   others:   NAME AGE
-// NAMESPACE comes first with -A. URL is the function's Internal address (the
-// one `ofn invoke` calls), else its first.
+// NAMESPACE comes first with -A (empty for cluster-scoped objects). URL is the
+// function's Internal address (the one `ofn invoke` calls), else its first.
+// STATUS is the type of the last condition, as OpenFunction's printer column
+// (.status.conditions[-1].type) reads it.
 //
 // Pure functions; thread-safe.
 #pragma once

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,8 @@ std::string PercentEncode(std::string_view s);
 bool IsValidUtf8(std::string_view s);
 
 std::string Base64Encode(std::string_view bytes);
+// Appends code point `cp` (at most 0x10FFFF) encoded in UTF-8.
+void AppendUtf8(std::string& out, uint32_t cp);
 // Standard alphabet with padding; whitespace is not allowed. nullopt if invalid.
 std::optional<std::string> Base64Decode(std::string_view text);
 

@@ -380,23 +380,6 @@ size_t ContainerEnd(std::string_view s, size_t i) {
 #endif
 }
 
-void AppendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 uint32_t Hex4(std::string_view s) {
   uint32_t v = 0;
@@ -537,7 +520,7 @@ std::string Unquote(std::string_view literal) {
         } else if (cp >= 0xD800 && cp <= 0xDFFF) {
           cp = 0xFFFD;
         }
-        AppendUtf8(out, cp);
+        enc::AppendUtf8(out, cp);
         break;
       }
       default: out += e;  // " \ /

@@ -1,5 +1,7 @@
 #include "common/log.h"
 
+#include "common/rfc3339.h"
+
 #include "common/json_text.h"
 
 #include <unistd.h>
@@ -25,17 +27,7 @@ const char* LevelName(Level l, bool upper) {
   return "?";
 }
 
-std::string Now() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  time_t secs = static_cast<time_t>(ms / 1000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
-  return buf;
-}
+std::string Now() { return FormatRfc3339(std::chrono::system_clock::now(), 3); }
 
 // Text values with spaces or quotes are quoted so a line stays parseable.
 void AppendTextValue(std::string& out, std::string_view v) {

@@ -9,6 +9,7 @@
 
 #include "common/encoding.h"
 #include "common/go_bool.h"
+#include "common/rfc3339.h"
 #include "ofn/http_request.h"  // EqualsIgnoreCase
 
 namespace ofn::components {
@@ -194,14 +195,7 @@ int64_t UnixSeconds(std::chrono::system_clock::time_point t) {
 }
 
 // Seconds, not a time_point: now plus a long TTL overflows nanoseconds.
-std::string Rfc3339(int64_t unix_seconds) {
-  std::time_t secs = unix_seconds;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return std::string(buf, n);
-}
+std::string Rfc3339(int64_t unix_seconds) { return FormatRfc3339Seconds(unix_seconds); }
 
 // metadata ttlInSeconds (alias ttl): a positive integer. daprd ignores an
 // invalid one when it builds the envelope.

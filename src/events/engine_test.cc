@@ -54,8 +54,8 @@ class EngineTest : public ::testing::Test {
                                                        .clock = &clock_});
   }
 
-  // A webhook source "src" with event "hook" on the default (embedded) bus.
-  void ApplyWebhookSource(const std::string& extra = "") {
+  // A webhook source "src" on the default (embedded) bus, with events "hook" and "other" unless `events` says.
+  void ApplyWebhookSource(const std::string& events = "    hook: {}\n    other: {}\n") {
     auto es = Decode<api::EventSource>(R"(apiVersion: events.openfunction.io/v1alpha1
 kind: EventSource
 metadata:
@@ -63,9 +63,7 @@ metadata:
 spec:
   eventBus: default
   webhook:
-    hook: {}
-    other: {}
-)" + extra,
+)" + events,
                                        &api::Resource::event_source);
     ASSERT_TRUE(engine_->ApplySource(es, &bus_, {}).ok());
   }
@@ -347,19 +345,7 @@ TEST_F(EngineTest, NothingTheBusAcceptedIsLostAcrossARestart) {
 }
 
 TEST_F(EngineTest, WebhookSignaturesAndMalformedCloudEvents) {
-  ApplyWebhookSource();
-  auto es = Decode<api::EventSource>(R"(apiVersion: events.openfunction.io/v1alpha1
-kind: EventSource
-metadata:
-  name: src
-spec:
-  eventBus: default
-  webhook:
-    hook:
-      secret: "It's a Secret to Everybody"
-)",
-                                     &api::Resource::event_source);
-  ASSERT_TRUE(engine_->ApplySource(es, &bus_, {}).ok());
+  ApplyWebhookSource("    hook:\n      secret: \"It's a Secret to Everybody\"\n");
   // GitHub's documented example: HMAC-SHA256 of "Hello, World!" under that secret.
   const std::string sig = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
   EXPECT_EQ(Post("hook", "Hello, World!", {{"x-hub-signature-256", sig}}), 202);

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "common/encoding.h"
+#include "common/rfc3339.h"
 
 namespace ofn::events {
 
@@ -39,16 +40,6 @@ std::string AttributeText(const json& v) { return v.is_string() ? v.get<std::str
 
 }  // namespace
 
-std::string Rfc3339(std::chrono::system_clock::time_point t) {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-  time_t secs = static_cast<time_t>(us / 1000000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, sizeof buf - n, ".%06lldZ", static_cast<long long>(us % 1000000));
-  return buf;
-}
 
 json FromMessage(std::string_view data, std::string_view content_type, const Origin& origin, const std::string& id,
                  std::chrono::system_clock::time_point now) {
@@ -63,7 +54,7 @@ json FromMessage(std::string_view data, std::string_view content_type, const Ori
                             origin.event_source},
              {"type", "io.openfunction.events." + origin.kind},
              {"subject", origin.event},
-             {"time", Rfc3339(now)}};
+             {"time", FormatRfc3339(now, 6)}};
   if (!parsed.is_discarded() && (content_type.empty() || IsJsonType(content_type))) {
     ce["datacontenttype"] = "application/json";
     ce["data"] = std::move(parsed);

@@ -62,7 +62,4 @@ BinaryRequest ToBinary(const nlohmann::json& event);
 // and `ofnerrordest` (where it was going).
 nlohmann::json WithFailure(nlohmann::json event, const std::string& reason, const std::string& destination);
 
-// RFC 3339 UTC with microseconds, as CloudEvents' `time`.
-std::string Rfc3339(std::chrono::system_clock::time_point t);
-
 }  // namespace ofn::events

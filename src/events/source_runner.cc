@@ -13,12 +13,7 @@
 
 namespace ofn::events {
 
-using enc::Base64Decode;
-using enc::Base64Encode;
-using enc::IsValidUtf8;
-using enc::PercentDecode;
 using enc::ToLower;
-using enc::Trim;
 
 using components::Outcome;
 using nlohmann::json;

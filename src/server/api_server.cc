@@ -178,6 +178,7 @@ void ApiServer::Apply(const HttpRequest& req, HttpResponse& resp) {
     for (const auto& i : r.ignored) ignored.push_back(i.path.empty() ? i.message : i.path);
     if (!d.converted_from.empty()) warnings.push_back("converted from " + d.converted_from + " to " + d.api_version);
     if (!r.supported) warnings.push_back(d.kind + " is stored but not acted on yet");
+    for (const auto& n : r.notes) warnings.push_back(n.path + ": " + n.message);
     result["ignored"] = ignored;
     result["warnings"] = warnings;
     if (dry_run) {
@@ -224,11 +225,16 @@ void ApiServer::Objects(const HttpRequest& req, HttpResponse& resp) {
     for (const auto& o : *list) items.push_back(ObjectJson(o));
     return JsonAnswer(resp, 200, {{"items", items}});
   }
-  if (parts.size() != 5) return Error(resp, 404, "expected /v1/objects/KIND/NAMESPACE/NAME");
+  // A cluster-scoped kind (ClusterEventBus) has no namespace: any given is ignored, as kubectl does.
+  const api::KindName* known = parts.size() >= 4 ? api::LookupKind(parts[2]) : nullptr;
+  const bool cluster = known != nullptr && !known->namespaced;
+  if (parts.size() != 5 && !(cluster && parts.size() == 4)) {
+    return Error(resp, 404, "expected /v1/objects/KIND/NAMESPACE/NAME");
+  }
   std::string kind = CanonicalKind(parts[2]);
   if (kind.empty()) return Error(resp, 400, "unknown kind \"" + parts[2] + "\"");
-  const std::string& ns = parts[3];
-  const std::string& name = parts[4];
+  const std::string ns = cluster ? "" : parts[3];
+  const std::string& name = parts.back();
   if (req.method() == "GET") {
     auto o = store_->Get(kind, ns, name);
     if (!o.ok()) return Error(resp, HttpStatus(o.status()), o.status().message());

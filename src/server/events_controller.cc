@@ -5,6 +5,7 @@
 #include "api/load.h"
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/rfc3339.h"
 #include "common/uuid.h"
 #include "server/annotations.h"
 
@@ -17,14 +18,6 @@ namespace {
 // How long an input of a Trigger stays active after its last event.
 constexpr char kConditionWindowAnnotation[] = "ofn.io/condition-window";
 
-std::string Now3339() {
-  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // The stored object back as a manifest, decoded.
 api::Resource Load(const store::Object& obj) {
@@ -311,7 +304,7 @@ void EventsController::WriteStatus(const store::Object& obj, bool ready, const s
                                                {"status", ready ? "True" : "False"},
                                                {"reason", reason},
                                                {"message", message},
-                                               {"timestamp", Now3339()}}})}};
+                                               {"timestamp", FormatRfc3339(std::chrono::system_clock::now())}}})}};
   if (!bus.empty()) status["bus"] = bus;
   if (!topics.empty()) status["topics"] = topics;
   // Unchanged conditions keep their timestamp (no write, no change event).

@@ -14,6 +14,7 @@
 #include "autoscaler/kpa_config.h"
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/rfc3339.h"
 #include "server/annotations.h"
 
 namespace ofn::server {
@@ -36,14 +37,7 @@ constexpr char kMaxConcurrencyAnnotation[] = "dapr.io/app-max-concurrency";
 constexpr size_t kReadAheadPerCall = 32;
 constexpr size_t kMaxReadAhead = 4096;
 
-std::string Now3339() {
-  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string Now3339() { return FormatRfc3339(std::chrono::system_clock::now()); }
 
 // An async function without keda triggers still scales on its backlog:
 // one instance per 10 events held, KEDA's default lag threshold.

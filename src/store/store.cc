@@ -1,5 +1,6 @@
 #include "store/store.h"
 
+#include "common/rfc3339.h"
 #include "common/uuid.h"
 
 #include <fcntl.h>
@@ -156,14 +157,7 @@ Result<std::string> CanonicalJsonObject(const std::string& text, std::string_vie
   }
 }
 
-std::string NowRfc3339() {
-  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string NowRfc3339() { return FormatRfc3339(std::chrono::system_clock::now()); }
 
 ChangeType ParseChangeType(std::string_view s) {
   if (s == "ADDED") return ChangeType::kAdded;

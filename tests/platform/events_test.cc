@@ -83,6 +83,27 @@ class Events : public ServerTest {
     return lines;
   }
 
+  // librdkafka's mock Kafka cluster (no Kafka broker package exists here),
+  // running until the test ends; its bootstrap address, empty if it did not start.
+  std::string StartKafkaMock(std::vector<std::string> topics) {
+    ProcessOptions o{.argv = {OFN_KAFKA_MOCK}, .output_file = dir_.Sub("kafka.log")};
+    o.argv.insert(o.argv.end(), topics.begin(), topics.end());
+    auto mock = Process::Start(o);
+    EXPECT_TRUE(mock.ok());
+    if (!mock.ok()) return "";
+    kafka_ = std::move(*mock);
+    std::string bootstrap;
+    WaitFor([&] {
+      std::string out = kafka_->Output();
+      bootstrap = out.substr(0, out.find('\n'));
+      return out.find('\n') != std::string::npos;
+    }, 10s);
+    EXPECT_FALSE(bootstrap.empty()) << "ofn-kafka-mock printed no address: " << kafka_->Output();
+    return bootstrap;
+  }
+
+  std::unique_ptr<Process> kafka_;
+
   // The example subscriber as a Function: a sync one (no triggers), or an
   // async one reading `topic` of the default EventBus's embedded bus.
   static std::string Recorder(const std::string& name, const std::string& file, const std::string& topic = "",
@@ -326,16 +347,8 @@ TEST_F(Events, EveryKindOfSourceReachesItsSink) {
   ASSERT_TRUE(mqtt.ok()) << mqtt.status().ToString();
   auto nats = StartNats(dir_.Sub("nats"));
   ASSERT_TRUE(nats.ok()) << nats.status().ToString();
-  ProcessOptions ko{.argv = {OFN_KAFKA_MOCK, "sample"}, .output_file = dir_.Sub("kafka.log")};
-  auto kafka = Process::Start(ko);
-  ASSERT_TRUE(kafka.ok());
-  std::string bootstrap;
-  ASSERT_TRUE(WaitFor([&] {
-    std::string out = (*kafka)->Output();
-    if (out.find('\n') == std::string::npos) return false;
-    bootstrap = out.substr(0, out.find('\n'));
-    return true;
-  }, 10s));
+  std::string bootstrap = StartKafkaMock({"sample"});
+  ASSERT_FALSE(bootstrap.empty());
   const std::string fn_file = dir_.Sub("function-sample.txt");
   ApplyOk(Recorder("function-sample", fn_file));
   ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
@@ -419,16 +432,8 @@ spec:
 TEST_F(Events, RedisStreamsAndKafkaEventBuses) {
   auto redis = StartRedis(dir_.Sub("redis"));
   ASSERT_TRUE(redis.ok()) << redis.status().ToString();
-  ProcessOptions ko{.argv = {OFN_KAFKA_MOCK}, .output_file = dir_.Sub("kafka.log")};
-  auto kafka = Process::Start(ko);
-  ASSERT_TRUE(kafka.ok());
-  std::string bootstrap;
-  ASSERT_TRUE(WaitFor([&] {
-    std::string out = (*kafka)->Output();
-    if (out.find('\n') == std::string::npos) return false;
-    bootstrap = out.substr(0, out.find('\n'));
-    return true;
-  }, 10s));
+  std::string bootstrap = StartKafkaMock({});
+  ASSERT_FALSE(bootstrap.empty());
   std::mutex mu;
   std::map<std::string, int> got;  // body -> deliveries
   ScriptedHttpServer sink([&](const ScriptedHttpServer::Request& r, size_t) {
@@ -510,6 +515,11 @@ spec:
     sink: {uri: ")" + sink.url() + R"("}
 )");
   WaitForCondition("trigger", "billing", "Ready");
+  // The CLI shows the cluster-scoped bus whatever the namespace, and the Trigger's live counts.
+  auto [code, out] = RunOfn(dir_.Sub("data"), {"get", "clustereventbus", "shared"}, dir_);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("shared"), std::string::npos) << out;
+  EXPECT_NE(out.find("pubsub.ofn (embedded)"), std::string::npos) << out;
   ASSERT_TRUE(WaitFor([&] {
     auto r = RoundTrip(gateway_port_, Post("/_eventsources/sales/shop/orders", "7", "application/json"), After(5s));
     return r.ok() && r->status == 202;
@@ -518,6 +528,10 @@ spec:
     std::lock_guard lk(mu);
     return got.size() == 1;
   })) << server_->Output();
+  ASSERT_TRUE(WaitFor([&] { return Stats("trigger", "billing")[0]["delivered"] == 1; }));
+  auto [dcode, described] = RunOfn(dir_.Sub("data"), {"describe", "trigger", "billing"}, dir_);
+  EXPECT_EQ(dcode, 0) << described;
+  EXPECT_NE(described.find("Delivered:"), std::string::npos) << described;
 }
 
 // examples/events, as `make run` deploys it.
