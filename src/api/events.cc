@@ -129,7 +129,9 @@ EventSource DecodeEventSource(const Document& doc, std::vector<Diagnostic>* erro
     const json* group = DecodeReader::Member(spec, field);
     FieldPath gat = at.Child(field);
     if (!r.Object(group, gat) || group == nullptr) continue;
-    for (const auto& [event, entry] : group->items()) {
+    for (const auto& item : group->items()) {
+      const std::string& event = item.key();
+      const json& entry = item.value();
       FieldPath eat = gat.Key(event);
       if (!r.Object(&entry, eat)) continue;
       if (!IsDnsLabel(event)) {

@@ -201,7 +201,9 @@ Result<std::unique_ptr<TriggerRunner>> TriggerRunner::Start(const api::Trigger& 
       s->dead_letter_client = std::make_unique<net::HttpClient>();
     }
     const std::string group = "trigger-" + trigger.ns + "-" + trigger.name + "-" + std::to_string(i);
-    for (const auto& [topic, inputs] : by_topic) {
+    for (const auto& entry : by_topic) {
+      const std::string& topic = entry.first;
+      const std::vector<std::string>& inputs = entry.second;
       components::SubscribeRequest req;
       req.topic = topic;
       req.metadata["consumerID"] = group;
