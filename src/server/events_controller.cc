@@ -259,6 +259,14 @@ void EventsController::ApplyTrigger(const store::Object& obj) {
     WriteStatus(obj, false, "ErrorCreatingTrigger", s.message(), t.event_bus, topics);
     return;
   }
+  if (bus->component_type.empty() && !bus->cluster) {
+    for (const auto& in : t.inputs) {
+      if (in.ns == t.ns) continue;
+      problems += std::string(problems.empty() ? "" : "; ") + "input " + in.name + " is in namespace " + in.ns +
+                  ": the embedded EventBus " + t.event_bus + " of namespace " + t.ns +
+                  " does not carry its events (use a ClusterEventBus)";
+    }
+  }
   a.failed = false;
   std::string message = problems;
   if (!bus->note.empty()) message += (message.empty() ? "" : "; ") + bus->note;

@@ -604,6 +604,37 @@ spec:
 )");
   Json lost = WaitForCondition("eventsource", "lost", "Error");
   EXPECT_EQ(lost["status"]["conditions"][0]["reason"], "ErrorToFindExistEventBus");
+
+  // A Trigger whose sink Function does not exist yet says so, and works once the Function is there.
+  const std::string file = dir_.Sub("late.txt");
+  ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
+kind: Trigger
+metadata:
+  name: early
+spec:
+  eventBus: default
+  inputs:
+    push: {eventSource: gh, event: push}
+  subscribers:
+  - condition: push
+    sink:
+      ref: {apiVersion: core.openfunction.io/v1beta2, kind: Function, name: late}
+)");
+  Json early = WaitForCondition("trigger", "early", "Error");
+  EXPECT_NE(early["status"]["conditions"][0]["message"].get<std::string>().find("no Function default/late"),
+            std::string::npos)
+      << early;
+  ApplyOk(Recorder("late", file));
+  WaitForCondition("trigger", "early", "Ready");
+  const std::string sig = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+  EXPECT_EQ(Webhook("gh", "push", "Hello, World!", {{"X-Hub-Signature-256", sig}}), 202);
+  // A new Trigger's group starts at what the embedded bus retains: the push sent before it existed comes too.
+  ASSERT_TRUE(WaitFor([&] { return Lines(file).size() == 2; })) << server_->Output();
+  // Deleted, it stops: the next event reaches nobody.
+  auto del = Api("DELETE", "/v1/objects/trigger/default/early");
+  ASSERT_TRUE(del.ok() && del->status == 200);
+  EXPECT_EQ(Webhook("gh", "push", "Hello, World!", {{"X-Hub-Signature-256", sig}}), 202);
+  EXPECT_TRUE(Stats("trigger", "early").empty());
 }
 
 }  // namespace
