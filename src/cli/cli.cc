@@ -111,8 +111,8 @@ const std::vector<Verb>& Verbs() {
        "Print the events arriving on a topic of an event bus",
        "Opens a watch of TOPIC on the event bus --bus (an EventBus in the namespace, else the ClusterEventBus of\n"
        "that name) as a new subscriber, and prints each event it gets as one line of JSON (a CloudEvent as the\n"
-       "bus carries it), until Ctrl-C, --max events or --timeout. The embedded bus starts with the events it\n"
-       "still holds on the topic. An EventSource's topics are in the TOPICS column of\n"
+       "bus carries it), until Ctrl-C, --max events or --timeout. It shows what arrives from now on the\n"
+       "embedded bus and Kafka; Redis Streams and JetStream buses start with what they retain. An EventSource's topics are in the TOPICS column of\n"
        "'ofn get eventsources -o wide' (NAMESPACE-SOURCE-EVENT). Exit 0 when it ends that way; 1 when the watch\n"
        "is lost, or when --timeout comes before --max events.\n\n"
        "Examples:\n  ofn events tail default-my-source-push\n"

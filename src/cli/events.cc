@@ -1,8 +1,8 @@
 // `ofn events tail TOPIC`: prints what arrives on a topic of an event bus, one
 // event per line of JSON, by long polls of a watch the server holds
 // (POST/GET/DELETE /v1/events/watches). The watch is a new subscriber of the
-// topic: where it starts is the bus's choice (the embedded bus starts with the
-// events it still holds).
+// topic, asking to start at the newest event (the embedded bus and Kafka do;
+// Redis Streams and JetStream start with what they retain).
 //
 // Ctrl-C ends the tail cleanly: a SIGINT handler (installed for the tail only)
 // sets a flag that the loop checks between polls, so the watch is closed on the

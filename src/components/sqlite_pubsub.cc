@@ -173,7 +173,8 @@ class Bus {
   ~Bus();
 
   Status Publish(const std::string& topic, std::string_view data, const std::string& metadata_json);
-  Result<Group*> JoinGroup(const std::string& topic, const std::string& group);
+  // A new group starts at the oldest retained message, or after the newest with `newest`.
+  Result<Group*> JoinGroup(const std::string& topic, const std::string& group, bool newest);
   // Blocks until the reader may take messages; false once it is stopped.
   bool NextBatch(Reader& reader, std::vector<Pending>& out);
   void Ack(Reader& reader, int64_t seq, Outcome outcome);
@@ -466,14 +467,14 @@ Status Bus::Publish(const std::string& topic, std::string_view data, const std::
   return Status::Ok();
 }
 
-Result<Group*> Bus::JoinGroup(const std::string& topic, const std::string& group) {
+Result<Group*> Bus::JoinGroup(const std::string& topic, const std::string& group, bool newest) {
   std::lock_guard lock(mu_);
   auto found = TopicFor(topic);
   if (!found.ok()) return found.status();
   Topic& t = **found;
   if (auto it = t.groups.find(group); it != t.groups.end()) return it->second.get();
-  // Like XGROUP CREATE ... 0: a new group starts at the oldest retained message.
-  const int64_t cursor = t.first_seq - 1;
+  // Like XGROUP CREATE ... 0 (or $ with `newest`).
+  const int64_t cursor = newest ? t.last_seq : t.first_seq - 1;
   if (Status s = Exec(kInsertGroup, "create group " + group, t.id, std::string_view(group), cursor); !s.ok()) {
     return s;
   }
@@ -724,8 +725,11 @@ std::optional<std::string> FindCaseInsensitive(const std::map<std::string, std::
 
 class EmbeddedPubSub final : public PubSub {
  public:
-  EmbeddedPubSub(std::string describe, std::string consumer_id, std::shared_ptr<Bus> bus)
-      : describe_(std::move(describe)), consumer_id_(std::move(consumer_id)), bus_(std::move(bus)) {}
+  EmbeddedPubSub(std::string describe, std::string consumer_id, std::string initial_offset, std::shared_ptr<Bus> bus)
+      : describe_(std::move(describe)),
+        consumer_id_(std::move(consumer_id)),
+        initial_offset_(std::move(initial_offset)),
+        bus_(std::move(bus)) {}
 
   Status Publish(const PublishRequest& request) override {
     if (request.topic.empty()) return Status::InvalidArgument(describe_ + ": topic is empty");
@@ -739,7 +743,12 @@ class EmbeddedPubSub final : public PubSub {
     if (group.empty()) {
       return Status::InvalidArgument(describe_ + ": metadata consumerID is empty and there is no app id to default to");
     }
-    auto joined = bus_->JoinGroup(request.topic, group);
+    // initialOffset (Dapr's Kafka key), per subscription or per component: where a new group starts.
+    std::string offset = enc::ToLower(FindCaseInsensitive(request.metadata, "initialOffset").value_or(initial_offset_));
+    if (offset != "oldest" && offset != "newest") {
+      return Status::InvalidArgument(describe_ + ": metadata initialOffset: \"" + offset + "\" is not oldest or newest");
+    }
+    auto joined = bus_->JoinGroup(request.topic, group, offset == "newest");
     if (!joined.ok()) return Named(joined.status());
     auto reader = std::make_shared<Reader>();
     reader->bus = bus_;
@@ -753,6 +762,7 @@ class EmbeddedPubSub final : public PubSub {
 
   std::string describe_;
   std::string consumer_id_;
+  std::string initial_offset_;
   std::shared_ptr<Bus> bus_;
 };
 
@@ -787,6 +797,7 @@ Result<Component> CreateEmbeddedPubSub(const ComponentSpec& spec) {
   if (!bus.ok()) return bus.status();
   Component c;
   c.pubsub = std::make_shared<EmbeddedPubSub>(spec.Describe(), spec.metadata.GetOr("consumerID", spec.app_id),
+                                              enc::ToLower(spec.metadata.GetOr("initialOffset", "oldest")),
                                               std::move(*bus));
   return c;
 }

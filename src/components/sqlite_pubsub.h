@@ -7,11 +7,14 @@
 // with increasing sequence numbers; each consumer group (metadata consumerID,
 // default the app id) keeps a committed cursor plus the sequence numbers
 // acked past it. As with Dapr's Redis Streams backend, a new group starts at
-// the oldest retained message, so a subscriber that starts after a publish
-// still gets it. Subscriptions sharing a group compete for its messages.
+// the oldest retained message (unless initialOffset says newest), so a
+// subscriber that starts after a publish still gets it. Subscriptions sharing a group compete for its messages.
 //
 // Component metadata:
 //   consumerID  the consumer group (a subscription's own consumerID wins)
+//   initialOffset  where a new group starts: "oldest" retained message
+//               (default) or "newest" (only what is published from now);
+//               a subscription's own initialOffset wins
 //   maxLen      messages kept per topic; 0 (default) = unlimited
 //   retention   how long a message is kept (Go duration or seconds); 24h
 //               by default, 0 = no time limit

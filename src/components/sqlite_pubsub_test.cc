@@ -205,6 +205,25 @@ TEST_F(SqlitePubSubTest, TwoGroupsEachGetEveryMessageInOrder) {
   EXPECT_EQ(b.Data(), Numbers(1, 20));
 }
 
+TEST_F(SqlitePubSubTest, InitialOffsetNewestSkipsWhatIsRetained) {
+  auto ps = Open();
+  Publish(*ps, "before");
+  Inbox newest, oldest;
+  SubscribeRequest req{"orders", {{"consumerID", "tail"}, {"initialOffset", "newest"}}, 1};
+  auto sub = ps->Subscribe(req, newest.Handler());
+  ASSERT_TRUE(sub.ok()) << sub.status().ToString();
+  auto all = Subscribe(*ps, oldest, 1, "all");
+  Publish(*ps, "after");
+  ASSERT_TRUE(newest.WaitFor(1));
+  ASSERT_TRUE(oldest.WaitFor(2));
+  EXPECT_EQ(newest.Data(), std::vector<std::string>{"after"});
+  EXPECT_EQ(oldest.Data(), (std::vector<std::string>{"before", "after"}));
+  req.metadata["initialOffset"] = "latest";
+  auto bad = ps->Subscribe(req, newest.Handler());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("initialOffset"), std::string::npos);
+}
+
 TEST_F(SqlitePubSubTest, SameGroupSharesMessages) {
   auto ps = Open();
   ASSERT_TRUE(ps);

@@ -132,6 +132,7 @@ Result<std::unique_ptr<components::Subscription>> Engine::Watch(const api::Event
   components::SubscribeRequest req;
   req.topic = topic;
   req.metadata["consumerID"] = group;
+  req.metadata["initialOffset"] = "newest";  // a watch shows what arrives from now (where the backend can)
   req.max_in_flight = 64;
   return (*b)->Subscribe(req, std::move(handler));
 }
