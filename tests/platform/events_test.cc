@@ -32,6 +32,16 @@ bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds within
   return cond();
 }
 
+constexpr char kWebhookSource[] = R"(apiVersion: events.openfunction.io/v1alpha1
+kind: EventSource
+metadata:
+  name: shop
+spec:
+  eventBus: default
+  webhook:
+    orders: {}
+)";
+
 class Events : public ServerTest {
  protected:
   void SetUp() override {
@@ -104,6 +114,17 @@ class Events : public ServerTest {
 
   std::unique_ptr<Process> kafka_;
 
+  // kWebhookSource, and Trigger "orders" on its event (input `order`) with these annotations and subscribers.
+  void ApplyOrdersTrigger(const std::map<std::string, std::string>& annotations, const std::string& subscribers) {
+    ApplyOk(kWebhookSource);
+    std::string meta;
+    for (const auto& [k, v] : annotations) meta += "    " + k + ": \"" + v + "\"\n";
+    ApplyOk("apiVersion: events.openfunction.io/v1alpha1\nkind: Trigger\nmetadata:\n  name: orders\n" +
+            (meta.empty() ? "" : "  annotations:\n" + meta) +
+            "spec:\n  eventBus: default\n  inputs:\n    order: {eventSource: shop, event: orders}\n  subscribers:\n" +
+            subscribers);
+  }
+
   // The example subscriber as a Function: a sync one (no triggers), or an
   // async one reading `topic` of the default EventBus's embedded bus.
   static std::string Recorder(const std::string& name, const std::string& file, const std::string& topic = "",
@@ -122,31 +143,12 @@ class Events : public ServerTest {
   }
 };
 
-constexpr char kWebhookSource[] = R"(apiVersion: events.openfunction.io/v1alpha1
-kind: EventSource
-metadata:
-  name: shop
-spec:
-  eventBus: default
-  webhook:
-    orders: {}
-)";
 
 TEST_F(Events, AWebhookEventReachesASyncFunctionAndAnAsyncOneThroughATrigger) {
   const std::string sync_file = dir_.Sub("sync.txt"), async_file = dir_.Sub("async.txt");
   ApplyOk(Recorder("big-orders", sync_file));
   ApplyOk(Recorder("audit", async_file, "orders-audit"));
-  ApplyOk(kWebhookSource);
-  ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
-kind: Trigger
-metadata:
-  name: orders
-spec:
-  eventBus: default
-  inputs:
-    order: {eventSource: shop, event: orders}
-  subscribers:
-  - condition: order && data.total >= 100
+  ApplyOrdersTrigger({}, R"(  - condition: order && data.total >= 100
     sink:
       ref: {apiVersion: core.openfunction.io/v1beta2, kind: Function, name: big-orders}
   - condition: order
@@ -179,20 +181,7 @@ TEST_F(Events, AFailingSinkIsRetriedThenDeadLetteredAndEveryEventIsAccountedFor)
   const std::string sink_file = dir_.Sub("sink.txt"), dead_file = dir_.Sub("dead.txt");
   ApplyOk(Recorder("picky", sink_file, "", "refuse"));
   ApplyOk(Recorder("dead-letters", dead_file, "orders-dead"));
-  ApplyOk(kWebhookSource);
-  ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
-kind: Trigger
-metadata:
-  name: orders
-  annotations:
-    ofn.io/max-attempts: "3"
-    ofn.io/retry-backoff: 20ms
-spec:
-  eventBus: default
-  inputs:
-    order: {eventSource: shop, event: orders}
-  subscribers:
-  - condition: order
+  ApplyOrdersTrigger({{"ofn.io/max-attempts", "3"}, {"ofn.io/retry-backoff", "20ms"}}, R"(  - condition: order
     sink:
       ref: {apiVersion: core.openfunction.io/v1beta2, kind: Function, name: picky}
     deadLetterTopic: orders-dead
@@ -225,23 +214,9 @@ TEST_F(Events, AKilledServerLosesNothingTheBusAccepted) {
     got.insert(r.body);
     return Answer(200);
   });
-  ApplyOk(kWebhookSource);
-  ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
-kind: Trigger
-metadata:
-  name: orders
-  annotations:
-    ofn.io/max-attempts: "1000"
-    ofn.io/retry-backoff: 50ms
-    ofn.io/retry-max-backoff: 200ms
-spec:
-  eventBus: default
-  inputs:
-    order: {eventSource: shop, event: orders}
-  subscribers:
-  - condition: order
-    sink: {uri: ")" + sink.url("/in") + R"("}
-)");
+  ApplyOrdersTrigger({{"ofn.io/max-attempts", "1000"}, {"ofn.io/retry-backoff", "50ms"},
+                      {"ofn.io/retry-max-backoff", "200ms"}},
+                     "  - condition: order\n    sink: {uri: \"" + sink.url("/in") + "\"}\n");
   WaitForCondition("trigger", "orders", "Ready");
   for (int i = 0; i < 25; ++i) ASSERT_EQ(Webhook("shop", "orders", std::to_string(i)), 202);
   ASSERT_TRUE(WaitFor([&] {
