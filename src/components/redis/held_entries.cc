@@ -18,21 +18,34 @@ std::shared_ptr<HeldEntries> HeldEntries::For(const std::string& consumer_key) {
 
 bool HeldEntries::TryHold(const std::string& topic, StreamId id) {
   std::lock_guard lock(mu_);
-  return held_[topic].insert(id).second;
+  Topic& t = topics_[topic];
+  return t.acked.count(id) == 0 && t.held.insert(id).second;
 }
 
 bool HeldEntries::Holds(const std::string& topic, StreamId id) const {
   std::lock_guard lock(mu_);
-  auto it = held_.find(topic);
-  return it != held_.end() && it->second.count(id) != 0;
+  auto it = topics_.find(topic);
+  return it != topics_.end() && it->second.held.count(id) != 0;
 }
 
 void HeldEntries::Release(const std::string& topic, const std::vector<StreamId>& ids) {
   std::lock_guard lock(mu_);
-  auto it = held_.find(topic);
-  if (it == held_.end()) return;
-  for (StreamId id : ids) it->second.erase(id);
-  if (it->second.empty()) held_.erase(it);
+  auto it = topics_.find(topic);
+  if (it == topics_.end()) return;
+  for (StreamId id : ids) it->second.held.erase(id);
+}
+
+void HeldEntries::ReleaseAcked(const std::string& topic, const std::vector<StreamId>& ids) {
+  std::lock_guard lock(mu_);
+  Topic& t = topics_[topic];
+  for (StreamId id : ids) {
+    t.held.erase(id);
+    if (t.acked.insert(id).second) t.acked_order.push_back(id);
+  }
+  while (t.acked_order.size() > kAckedMemory) {
+    t.acked.erase(t.acked_order.front());
+    t.acked_order.pop_front();
+  }
 }
 
 }  // namespace ofn::components::redis

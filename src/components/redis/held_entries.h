@@ -8,11 +8,15 @@
 // pending list cannot tell which of them holds an entry. An entry is held from the moment it is handed to a
 // handler until its XACK succeeded, its Ack said kRetry, or its subscription
 // went away; while held, neither a restart read of the pending list nor the
-// XCLAIM redelivery hands it out a second time.
+// XCLAIM redelivery hands it out a second time. An entry whose XACK succeeded
+// is remembered as done (the most recent ones, per topic): a read that
+// fetched it just before (a sibling's walk of the pending list, or its own
+// XREADGROUP reply still being unpacked) cannot hand it out again.
 //
 // Thread-safe.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,10 +39,21 @@ class HeldEntries {
   bool Holds(const std::string& topic, StreamId id) const;
   // Releases a batch under one lock (acks come back by the hundred).
   void Release(const std::string& topic, const std::vector<StreamId>& ids);
+  // Releases entries whose XACK succeeded: TryHold refuses them from now on.
+  void ReleaseAcked(const std::string& topic, const std::vector<StreamId>& ids);
+
+  // Acked entries remembered per topic: far more than can be in flight
+  // between a read and its TryHold.
+  static constexpr size_t kAckedMemory = 8192;
 
  private:
+  struct Topic {
+    std::set<StreamId> held;
+    std::set<StreamId> acked;
+    std::deque<StreamId> acked_order;  // oldest first, to forget them
+  };
   mutable std::mutex mu_;
-  std::map<std::string, std::set<StreamId>, std::less<>> held_;  // by topic
+  std::map<std::string, Topic, std::less<>> topics_;
 };
 
 }  // namespace ofn::components::redis

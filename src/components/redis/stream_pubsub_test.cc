@@ -140,6 +140,26 @@ TEST_F(StreamPubSubTest, SameConsumerIdSharesTheWork) {
   EXPECT_EQ(all, (std::multiset<std::string>{"m0", "m1", "m2", "m3", "m4", "m5"}));
 }
 
+// A subscription that starts while a sibling (same component, same consumer)
+// is busy first walks the consumer's pending entries: those the sibling acks
+// meanwhile must not be handed out again.
+TEST_F(StreamPubSubTest, ALateSiblingDoesNotRedeliverWhatTheOtherJustAcked) {
+  auto ps = NewPubSub();
+  constexpr int kMessages = 400;
+  for (int i = 0; i < kMessages; ++i) Publish(*ps, "m" + std::to_string(i));
+  Inbox a(Outcome::kSuccess), b(Outcome::kSuccess);
+  auto sub_a = Subscribe(*ps, a, 8);
+  ASSERT_TRUE(a.WaitFor(20));
+  auto sub_b = Subscribe(*ps, b, 8);
+  ASSERT_TRUE(Eventually([&] { return a.size() + b.size() >= kMessages; }));
+  EXPECT_TRUE(Eventually([&] { return Backlog(*sub_a) == 0; }));
+  std::multiset<std::string> all;
+  for (const auto& d : a.Data()) all.insert(d);
+  for (const auto& d : b.Data()) all.insert(d);
+  EXPECT_EQ(all.size(), static_cast<size_t>(kMessages));
+  EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), static_cast<size_t>(kMessages));
+}
+
 TEST_F(StreamPubSubTest, OverlappingComponentInstancesDoNotDuplicateHeldMessages) {
   // A function's new revision subscribes (same consumerID, new component
   // instance) while the old one still holds a message.

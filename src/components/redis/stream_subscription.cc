@@ -75,10 +75,14 @@ struct StreamSubscription::State {
     return Status::Ok();
   }
 
-  // Requires mu.
-  void Forget(const std::vector<StreamId>& ids) {
+  // Requires mu. `acked`: their XACK succeeded (never to be handed out again).
+  void Forget(const std::vector<StreamId>& ids, bool acked = false) {
     for (StreamId id : ids) mine.erase(id);
-    held->Release(topic, ids);
+    if (acked) {
+      held->ReleaseAcked(topic, ids);
+    } else {
+      held->Release(topic, ids);
+    }
   }
 
   const StreamSettings settings;
@@ -324,7 +328,7 @@ void StreamSubscription::AckLoop() {
     Status st = s.Xack(batch);
     lock.lock();
     if (st.ok()) {
-      s.Forget(batch);
+      s.Forget(batch, /*acked=*/true);
       backoff = kMinBackoff;
       failing = false;
       continue;
