@@ -24,6 +24,17 @@ ScriptedHttpServer::Reply Answer(int code) {
   return {.raw = "HTTP/1.1 " + std::to_string(code) + " X\r\nContent-Length: 0\r\n\r\n"};
 }
 
+// A sink that takes everything: what it got is in its requests().
+ScriptedHttpServer::Handler TakeAll() {
+  return [](const ScriptedHttpServer::Request&, size_t) { return Answer(200); };
+}
+
+std::vector<std::string> Bodies(const ScriptedHttpServer& sink) {
+  std::vector<std::string> out;
+  for (const auto& r : sink.requests()) out.push_back(r.body);
+  return out;
+}
+
 bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds within = 20s) {
   for (auto d = After(within); std::chrono::steady_clock::now() < d;) {
     if (cond()) return true;
@@ -238,13 +249,7 @@ TEST_F(Events, OpenFunctionsNatsEventBusAndARedisSourceWithARestartedBus) {
   ASSERT_TRUE(nats.ok()) << nats.status().ToString();
   auto redis = StartRedis(dir_.Sub("redis"));
   ASSERT_TRUE(redis.ok()) << redis.status().ToString();
-  std::mutex mu;
-  std::vector<std::string> got;
-  ScriptedHttpServer sink([&](const ScriptedHttpServer::Request& r, size_t) {
-    std::lock_guard lk(mu);
-    got.push_back(r.body);
-    return Answer(200);
-  });
+  ScriptedHttpServer sink(TakeAll());
   // OpenFunction's EventBus sample with only the address changed.
   ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
 kind: EventBus
@@ -294,25 +299,15 @@ spec:
     ASSERT_TRUE(st && st->exited && st->code == 0) << (*cli)->Output();
   };
   for (int i = 0; i < 10; ++i) xadd(i);
-  ASSERT_TRUE(WaitFor([&] {
-    std::lock_guard lk(mu);
-    return got.size() == 10;
-  })) << server_->Output();
+  ASSERT_TRUE(WaitFor([&] { return sink.requests().size() == 10; })) << server_->Output();
   // The bus goes away and comes back with its store: events in between wait at the source.
   nats->Kill();
   for (int i = 10; i < 15; ++i) xadd(i);
   auto again = StartNats(nats->dir, nats->port);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
-  ASSERT_TRUE(WaitFor([&] {
-    std::lock_guard lk(mu);
-    return got.size() >= 15;
-  }, 40s)) << server_->Output();
-  std::set<std::string> distinct;
-  {
-    std::lock_guard lk(mu);
-    distinct.insert(got.begin(), got.end());
-  }
-  EXPECT_EQ(distinct.size(), 15u);
+  ASSERT_TRUE(WaitFor([&] { return sink.requests().size() >= 15; }, 40s)) << server_->Output();
+  auto bodies = Bodies(sink);
+  EXPECT_EQ(std::set<std::string>(bodies.begin(), bodies.end()).size(), 15u);
 }
 
 // OpenFunction's first sample (a Kafka source straight to a function's
@@ -343,15 +338,17 @@ spec:
       name: function-sample-serving-qrdx8-ksvc-fwml8
       namespace: default
 )");
-  std::mutex mu;
-  std::map<std::string, std::vector<std::string>> by_subject;
-  ScriptedHttpServer sink([&](const ScriptedHttpServer::Request& r, size_t) {
-    std::lock_guard lk(mu);
-    // A CloudEvent that arrived whole (published through Dapr's API) keeps its own attributes: no subject.
-    std::string subject = r.header("ce-subject");
-    by_subject[subject == "<absent>" ? r.header("ce-type") : subject].push_back(r.body);
-    return Answer(200);
-  });
+  ScriptedHttpServer sink(TakeAll());
+  // The bodies the sink got, by CloudEvent subject; a CloudEvent that arrived whole (published through
+  // Dapr's API) keeps its own attributes and has none: by type then.
+  auto by_subject = [&] {
+    std::map<std::string, std::vector<std::string>> out;
+    for (const auto& r : sink.requests()) {
+      std::string subject = r.header("ce-subject");
+      out[subject == "<absent>" ? r.header("ce-type") : subject].push_back(r.body);
+    }
+    return out;
+  };
   ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
 kind: EventSource
 metadata:
@@ -376,10 +373,7 @@ spec:
     auto r = RoundTrip(dapr_port_, Post("/v1.0/publish/" + pubsub + "/" + topic, data, "application/json"), After(10s));
     return r.ok() ? r->status : -1;
   };
-  auto count = [&](const std::string& subject) {
-    std::lock_guard lk(mu);
-    return by_subject[subject].size();
-  };
+  auto count = [&](const std::string& subject) { return by_subject()[subject].size(); };
   // Sources that start at the newest message: publish until they hear.
   ASSERT_TRUE(WaitFor([&] {
     EXPECT_EQ(publish("kafka-out", "sample", R"({"from":"kafka"})"), 204);
@@ -397,10 +391,10 @@ spec:
     return count("com.dapr.event.sent") > 0;
   })) << server_->Output();
   ASSERT_TRUE(WaitFor([&] { return count("tick") >= 2; })) << server_->Output();
-  std::lock_guard lk(mu);
-  EXPECT_EQ(Json::parse(by_subject["sensors"][0]), Json::parse(R"({"c":21.5})"));
+  auto got = by_subject();
+  EXPECT_EQ(Json::parse(got["sensors"][0]), Json::parse(R"({"c":21.5})"));
   // A CloudEvent published through Dapr's API travels as it is: its data reaches the sink.
-  EXPECT_EQ(Json::parse(by_subject["com.dapr.event.sent"][0]), Json::parse(R"({"who":"me"})"));
+  EXPECT_EQ(Json::parse(got["com.dapr.event.sent"][0]), Json::parse(R"({"who":"me"})"));
 }
 
 // Ofn's `pubsub` EventBus: Redis Streams and Kafka carry a Trigger's events too.
@@ -409,13 +403,7 @@ TEST_F(Events, RedisStreamsAndKafkaEventBuses) {
   ASSERT_TRUE(redis.ok()) << redis.status().ToString();
   std::string bootstrap = StartKafkaMock({});
   ASSERT_FALSE(bootstrap.empty());
-  std::mutex mu;
-  std::map<std::string, int> got;  // body -> deliveries
-  ScriptedHttpServer sink([&](const ScriptedHttpServer::Request& r, size_t) {
-    std::lock_guard lk(mu);
-    ++got[r.body];
-    return Answer(200);
-  });
+  ScriptedHttpServer sink(TakeAll());
   ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
 kind: EventBus
 metadata:
@@ -452,20 +440,14 @@ spec:
     ASSERT_EQ(Webhook("src-log", "hit", "\"kafka " + std::to_string(i) + "\""), 202);
   }
   ASSERT_TRUE(WaitFor([&] {
-    std::lock_guard lk(mu);
-    return got.size() == 20;
-  }, 30s)) << got.size() << "\n" << server_->Output();
+    auto bodies = Bodies(sink);
+    return std::set<std::string>(bodies.begin(), bodies.end()).size() == 20;
+  }, 30s)) << sink.requests().size() << "\n" << server_->Output();
 }
 
 // A ClusterEventBus carries events between namespaces.
 TEST_F(Events, AClusterEventBusJoinsNamespaces) {
-  std::mutex mu;
-  std::vector<std::string> got;
-  ScriptedHttpServer sink([&](const ScriptedHttpServer::Request& r, size_t) {
-    std::lock_guard lk(mu);
-    got.push_back(r.body);
-    return Answer(200);
-  });
+  ScriptedHttpServer sink(TakeAll());
   ApplyOk("apiVersion: events.openfunction.io/v1alpha1\nkind: ClusterEventBus\nmetadata:\n  name: shared\n");
   ApplyOk(R"(apiVersion: events.openfunction.io/v1alpha1
 kind: EventSource
@@ -499,10 +481,7 @@ spec:
     auto r = RoundTrip(gateway_port_, Post("/_eventsources/sales/shop/orders", "7", "application/json"), After(5s));
     return r.ok() && r->status == 202;
   }));
-  ASSERT_TRUE(WaitFor([&] {
-    std::lock_guard lk(mu);
-    return got.size() == 1;
-  })) << server_->Output();
+  ASSERT_TRUE(WaitFor([&] { return sink.requests().size() == 1; })) << server_->Output();
   ASSERT_TRUE(WaitFor([&] { return Stats("trigger", "billing")[0]["delivered"] == 1; }));
   auto [dcode, described] = RunOfn(dir_.Sub("data"), {"describe", "trigger", "billing"}, dir_);
   EXPECT_EQ(dcode, 0) << described;
